@@ -6,7 +6,7 @@ const layer = (name, folders, allowed) => ({
   from: { path: `^src/(${folders.join('|')})` },
   to: { path: '^src/', pathNot: [`^src/(${[...folders, ...allowed].join('|')})`, '^src/types/'] },
 })
-const L0 = ['errors\\.ts', 'codec/']
+const L0 = ['errors\\.ts', 'log\\.ts', 'codec/']
 const L1 = ['crypto/']
 const L2 = ['feed/']
 const L3 = ['store/']

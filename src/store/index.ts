@@ -1,0 +1,11 @@
+/** Layer 3: SQLite storage (PROTOCOL.md §6). */
+export { openDatabase, type Db, type OpenOptions, type SyncMode } from './database.js'
+export {
+  createMessageStore,
+  clampLimit,
+  type MessageStore,
+  type FeedQuery,
+  type SearchQuery,
+  type StoreCounts,
+} from './message-store.js'
+export { toFtsQuery } from './search.js'

@@ -1,0 +1,254 @@
+/**
+ * SQLite implementation of FeedStore plus the read queries of PROTOCOL.md §6.4: feed listing,
+ * by author, by hash, full-text search, counts. Statements are prepared once.
+ */
+import { MAX_FEED_LIMIT, toSortableTimestamp } from '../codec/index.js'
+import type {
+  FeedFloor,
+  FeedStore,
+  FeedSummary,
+  ForkEvidence,
+  HeldMessage,
+  MessageRecord,
+  Neighbours,
+  StoredMessage,
+} from '../feed/index.js'
+import type { Statement } from 'better-sqlite3'
+import type { Db } from './database.js'
+import { toFtsQuery } from './search.js'
+
+/** Filters and paging of a feed listing (newest first). */
+export interface FeedQuery {
+  readonly author?: string
+  readonly excludeAuthor?: string
+  readonly contentType?: string
+  readonly limit?: number
+  readonly offset?: number
+}
+
+/** Filters and paging of a search (best match first). */
+export interface SearchQuery {
+  readonly text: string
+  readonly contentType?: string
+  readonly author?: string
+  readonly limit?: number
+  readonly offset?: number
+}
+
+/** Store-wide counts for status (§6.4). */
+export interface StoreCounts {
+  readonly messageCount: number
+  readonly feedCount: number
+  readonly followCount: number
+}
+
+interface MessageRow {
+  id: number
+  author: string
+  sequence: number
+  hash: string
+  timestamp: string
+  content_type: string
+  raw_json: string
+  chain_valid: number
+  received_at: number
+}
+
+interface HeldRow {
+  sequence: number
+  hash: string
+  previous: string | null
+  chain_valid: number
+}
+
+const COLUMNS = 'm.id, m.author, m.sequence, m.hash, m.timestamp, m.content_type, m.raw_json, m.chain_valid, m.received_at'
+const FEED_ORDER = 'ORDER BY m.ts_sort DESC, m.author ASC, m.sequence DESC'
+
+function toStored(r: MessageRow): StoredMessage {
+  return {
+    id: r.id,
+    author: r.author,
+    sequence: r.sequence,
+    hash: r.hash,
+    timestamp: r.timestamp,
+    contentType: r.content_type,
+    wireText: r.raw_json,
+    chainValid: r.chain_valid === 1,
+    receivedAtMs: r.received_at,
+  }
+}
+
+function toHeld(r: HeldRow): HeldMessage {
+  return { sequence: r.sequence, hash: r.hash, previous: r.previous, chainValid: r.chain_valid === 1 }
+}
+
+/** Clamp a page size to 1…MAX_FEED_LIMIT. */
+export function clampLimit(limit: number | undefined, fallback: number): number {
+  return Math.min(Math.max(limit ?? fallback, 0), MAX_FEED_LIMIT)
+}
+
+export type MessageStore = FeedStore & ReturnType<typeof createQueries>
+
+/** Create the message store over an open, migrated database. */
+export function createMessageStore(db: Db): MessageStore {
+  const floors = new Map<string, FeedFloor>()
+  for (const r of db
+    .prepare('SELECT author, floor_sequence AS sequence, floor_hash AS hash FROM feeds WHERE floor_sequence > 0')
+    .all() as { author: string; sequence: number; hash: string | null }[]) {
+    floors.set(r.author, { sequence: r.sequence, hash: r.hash })
+  }
+  const NO_FLOOR: FeedFloor = { sequence: 0, hash: null }
+
+  const stmt = {
+    around: db.prepare(
+      'SELECT sequence, hash, previous, chain_valid FROM messages WHERE author = ? AND sequence BETWEEN ? AND ?',
+    ),
+    head: db.prepare('SELECT sequence, hash FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1'),
+    insert: db.prepare(
+      `INSERT INTO messages (hash, author, sequence, previous, timestamp, ts_sort, content_type, raw_json, chain_valid, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertFts: db.prepare('INSERT INTO messages_fts (rowid, content_text) VALUES (?, ?)'),
+    chainAt: db.prepare('SELECT chain_valid FROM messages WHERE author = ? AND sequence = ?').pluck(),
+    promote: db.prepare('UPDATE messages SET chain_valid = 1 WHERE author = ? AND sequence = ?'),
+    upsertFeed: db.prepare(
+      `INSERT INTO feeds (author, latest_sequence, contiguous_sequence, last_seen) VALUES (?, ?, ?, ?)
+       ON CONFLICT (author) DO UPDATE SET
+         latest_sequence = max(latest_sequence, excluded.latest_sequence),
+         contiguous_sequence = max(contiguous_sequence, excluded.contiguous_sequence),
+         last_seen = excluded.last_seen`,
+    ),
+    fork: db.prepare(
+      `INSERT OR IGNORE INTO forks (author, sequence, held_hash, received_hash, received_json, detected_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    summaries: db.prepare(
+      'SELECT author, latest_sequence, max(contiguous_sequence, floor_sequence) AS contiguous FROM feeds ORDER BY author',
+    ),
+    contiguous: db
+      .prepare('SELECT max(contiguous_sequence, floor_sequence) FROM feeds WHERE author = ?')
+      .pluck(),
+    after: db.prepare(
+      `SELECT ${COLUMNS} FROM messages m WHERE m.author = ? AND m.sequence > ? ORDER BY m.sequence ASC LIMIT ?`,
+    ),
+  }
+
+  const feedStore: FeedStore = {
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    neighbours(author, sequence): Neighbours {
+      const rows = stmt.around.all(author, sequence - 1, sequence + 1) as HeldRow[]
+      const out: { before?: HeldMessage; at?: HeldMessage; after?: HeldMessage } = {}
+      for (const r of rows) {
+        if (r.sequence === sequence - 1) out.before = toHeld(r)
+        else if (r.sequence === sequence) out.at = toHeld(r)
+        else out.after = toHeld(r)
+      }
+      return out
+    },
+    floorOf: (author) => floors.get(author) ?? NO_FLOOR,
+    headOf: (author) => stmt.head.get(author) as { sequence: number; hash: string } | undefined,
+    insertMessage(r: MessageRecord): number {
+      const info = stmt.insert.run(
+        r.hash,
+        r.author,
+        r.sequence,
+        r.previous,
+        r.timestamp,
+        toSortableTimestamp(r.timestamp),
+        r.contentType,
+        r.wireText,
+        r.chainValid ? 1 : 0,
+        r.receivedAtMs,
+      )
+      const id = Number(info.lastInsertRowid)
+      if (r.searchText !== '') stmt.insertFts.run(id, r.searchText)
+      let contiguous = 0
+      if (r.chainValid) {
+        // Transitive promotion (§5.3): walk forward over held successors that were gaps.
+        contiguous = r.sequence
+        while (stmt.chainAt.get(r.author, contiguous + 1) === 0) {
+          contiguous++
+          stmt.promote.run(r.author, contiguous)
+        }
+      }
+      stmt.upsertFeed.run(r.author, r.sequence, contiguous, r.timestamp)
+      return id
+    },
+    recordFork(e: ForkEvidence): void {
+      stmt.fork.run(e.author, e.sequence, e.heldHash, e.receivedHash, e.wireText, e.detectedAtMs)
+    },
+    feedSummaries(): FeedSummary[] {
+      return (stmt.summaries.all() as { author: string; latest_sequence: number; contiguous: number }[]).map((r) => ({
+        author: r.author,
+        latestSequence: r.latest_sequence,
+        contiguousSequence: r.contiguous,
+      }))
+    },
+    contiguousSequence: (author) => (stmt.contiguous.get(author) as number | undefined) ?? 0,
+    messagesAfter: (author, afterSequence, limit) =>
+      (stmt.after.all(author, afterSequence, limit) as MessageRow[]).map(toStored),
+  }
+  return Object.assign(feedStore, createQueries(db))
+}
+
+/** Read queries used by the API (§6.4). */
+function createQueries(db: Db) {
+  const byHash = db.prepare(`SELECT ${COLUMNS} FROM messages m WHERE m.hash = ?`)
+  const counts = db.prepare(
+    `SELECT (SELECT count(*) FROM messages) AS messageCount, (SELECT count(*) FROM feeds) AS feedCount,
+            (SELECT count(*) FROM follows) AS followCount`,
+  )
+  const listCache = new Map<string, Statement<unknown[]>>()
+  const cached = (sql: string): Statement<unknown[]> => {
+    let s = listCache.get(sql)
+    if (s === undefined) {
+      s = db.prepare<unknown[]>(sql)
+      listCache.set(sql, s)
+    }
+    return s
+  }
+
+  return {
+    /** A message by hash. */
+    messageByHash(hash: string): StoredMessage | undefined {
+      const r = byHash.get(hash) as MessageRow | undefined
+      return r === undefined ? undefined : toStored(r)
+    },
+    /** Feed listing, newest first by the author-claimed timestamp (§6.4). */
+    queryFeed(q: FeedQuery = {}): StoredMessage[] {
+      const where: string[] = []
+      const args: (string | number)[] = []
+      if (q.author !== undefined) where.push('m.author = ?') && args.push(q.author)
+      if (q.excludeAuthor !== undefined) where.push('m.author != ?') && args.push(q.excludeAuthor)
+      if (q.contentType !== undefined) where.push('m.content_type = ?') && args.push(q.contentType)
+      const sql = `SELECT ${COLUMNS} FROM messages m ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ${FEED_ORDER} LIMIT ? OFFSET ?`
+      args.push(clampLimit(q.limit, 50), Math.max(q.offset ?? 0, 0))
+      return (cached(sql).all(...args) as MessageRow[]).map(toStored)
+    },
+    /** Full-text search (§6.3): BM25 rank, then newest first. Empty query → no results. */
+    search(q: SearchQuery): StoredMessage[] {
+      const match = toFtsQuery(q.text)
+      if (match === null) return []
+      const where = ['messages_fts MATCH ?']
+      const args: (string | number)[] = [match]
+      if (q.contentType !== undefined) where.push('m.content_type = ?') && args.push(q.contentType)
+      if (q.author !== undefined) where.push('m.author = ?') && args.push(q.author)
+      const sql = `SELECT ${COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
+        WHERE ${where.join(' AND ')} ORDER BY f.rank, m.ts_sort DESC LIMIT ? OFFSET ?`
+      args.push(clampLimit(q.limit, 20), Math.max(q.offset ?? 0, 0))
+      return (cached(sql).all(...args) as MessageRow[]).map(toStored)
+    },
+    /** Messages with arrival id > `afterId`, in arrival order (SSE resume, §7.6). */
+    messagesSince(afterId: number, limit: number): StoredMessage[] {
+      return (cached(`SELECT ${COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`).all(afterId, limit) as MessageRow[]).map(toStored)
+    },
+    /** Counts for status. */
+    counts(): StoreCounts {
+      return counts.get() as StoreCounts
+    },
+    /** Run `PRAGMA integrity_check`; returns `ok` or the problems found. */
+    integrityCheck(): string {
+      return (db.pragma('integrity_check', { simple: true }) as string) ?? 'unknown'
+    },
+  }
+}
