@@ -20,7 +20,9 @@ export function writeCanonical(value: JsonValue): string {
       if (value === null) return 'null'
       if (Array.isArray(value)) return writeArray(value)
       return writeObject(value)
-    default:
+    case 'undefined':
+    case 'function':
+    case 'symbol':
       throw new EgregoreError('INVALID_CONTENT', `a ${typeof value} cannot be written as JSON`)
   }
 }
@@ -80,7 +82,8 @@ function codePointRank(unit: number): number {
 
 /** Write a float as upstream's serde_json does (§1.4.3): shortest digits, `e+N` for large exponents. */
 export function formatFloat(x: number): string {
-  if (!Number.isFinite(x)) throw new EgregoreError('INVALID_CONTENT', 'NaN and infinities are not JSON')
+  if (!Number.isFinite(x))
+    throw new EgregoreError('INVALID_CONTENT', 'NaN and infinities are not JSON')
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0'
   const sign = x < 0 ? '-' : ''
   // ECMAScript's Number::toString yields exactly the shortest round-trip digits (§1.4.3 step 2).
@@ -140,6 +143,8 @@ export function writePretty(value: JsonValue, indent = ''): string {
   }
   const keys = Object.keys(value)
   if (keys.length === 0) return '{}'
-  const items = keys.map((k) => `${inner}${writeString(k)}: ${writePretty(value[k] as JsonValue, inner)}`)
+  const items = keys.map(
+    (k) => `${inner}${writeString(k)}: ${writePretty(value[k] as JsonValue, inner)}`,
+  )
   return `{\n${items.join(',\n')}\n${indent}}`
 }

@@ -22,13 +22,15 @@ export function isFeedId(id: unknown): id is FeedId {
 
 /** Format-check untrusted text. Throws `DECODE_ERROR` naming the expected form. */
 export function parseFeedId(id: string): FeedId {
-  if (!isFeedId(id)) throw new EgregoreError('DECODE_ERROR', 'author must be in @<base64>.ed25519 format')
+  if (!isFeedId(id))
+    throw new EgregoreError('DECODE_ERROR', 'author must be in @<base64>.ed25519 format')
   return id
 }
 
 /** The public ID of 32 Ed25519 public key bytes. */
 export function feedIdFromBytes(publicKey: Uint8Array): FeedId {
-  if (publicKey.length !== 32) throw new RangeError(`expected 32 key bytes, got ${publicKey.length}`)
+  if (publicKey.length !== 32)
+    throw new RangeError(`expected 32 key bytes, got ${publicKey.length}`)
   return `@${toBase64(publicKey)}.ed25519` as FeedId
 }
 

@@ -47,7 +47,10 @@ export function numberFromToken(token: string): number | bigint {
   }
   const value = Number(token)
   if (!Number.isFinite(value)) {
-    throw new EgregoreError('DECODE_ERROR', `invalid JSON: number out of range: ${token.slice(0, 40)}`)
+    throw new EgregoreError(
+      'DECODE_ERROR',
+      `invalid JSON: number out of range: ${token.slice(0, 40)}`,
+    )
   }
   return value
 }

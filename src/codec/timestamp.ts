@@ -55,7 +55,12 @@ export function toSortableTimestamp(ts: Timestamp): string {
 export function timestampToMillis(ts: Timestamp): number {
   const sortable = toSortableTimestamp(ts)
   const epoch =
-    daysFromCivil(Number(sortable.slice(0, 4)), Number(sortable.slice(5, 7)), Number(sortable.slice(8, 10))) * 86400 +
+    daysFromCivil(
+      Number(sortable.slice(0, 4)),
+      Number(sortable.slice(5, 7)),
+      Number(sortable.slice(8, 10)),
+    ) *
+      86400 +
     Number(sortable.slice(11, 13)) * 3600 +
     Number(sortable.slice(14, 16)) * 60 +
     Number(sortable.slice(17, 19))
@@ -81,7 +86,10 @@ function formatCanonical(epochSeconds: number, nanos: string, original: string):
 }
 
 function badTimestamp(text: string): EgregoreError {
-  return new EgregoreError('DECODE_ERROR', `invalid timestamp: ${JSON.stringify(text.slice(0, 64))}`)
+  return new EgregoreError(
+    'DECODE_ERROR',
+    `invalid timestamp: ${JSON.stringify(text.slice(0, 64))}`,
+  )
 }
 
 function pad(n: number, width: number): string {
@@ -111,7 +119,9 @@ function civilFromDays(z: number): [number, number, number] {
   const zz = z + 719468
   const era = Math.floor(zz / 146097)
   const doe = zz - era * 146097
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  )
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
   const mp = Math.floor((5 * doy + 2) / 153)
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1

@@ -41,10 +41,23 @@ export function isValidPublicKey(publicKey: Uint8Array): boolean {
   return publicKey.length === 32 && sodium.crypto_core_ed25519_is_valid_point(publicKey)
 }
 
-/** Key check of §2.2 on a public ID: format check plus curve check. */
+const validKeys = new Map<string, boolean>()
+const VALID_KEY_CACHE_SIZE = 4096
+
+/**
+ * Key check of §2.2 on a public ID: format check plus curve check. The curve check costs about
+ * as much as half a signature verification, and a node sees few distinct authors, so results
+ * are cached (bounded; oldest entries evicted first).
+ */
 export function isValidFeedIdKey(id: string): boolean {
+  const cached = validKeys.get(id)
+  if (cached !== undefined) return cached
   const key = feedIdToBytes(id)
-  return key !== null && isValidPublicKey(key)
+  const valid = key !== null && isValidPublicKey(key)
+  if (validKeys.size >= VALID_KEY_CACHE_SIZE)
+    validKeys.delete(validKeys.keys().next().value as string)
+  validKeys.set(id, valid)
+  return valid
 }
 
 /** X25519 public key of an Ed25519 public key (§2.5); `null` for an invalid point. */

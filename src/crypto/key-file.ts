@@ -52,7 +52,9 @@ export function decryptKeyFile(text: string, passphrase: string): Uint8Array {
   try {
     sodium.crypto_aead_chacha20poly1305_ietf_decrypt(seed, null, ciphertext, null, nonce, key)
   } catch (err) {
-    throw new EgregoreError('IDENTITY_ERROR', 'decryption failed (wrong passphrase?)', { cause: err })
+    throw new EgregoreError('IDENTITY_ERROR', 'decryption failed (wrong passphrase?)', {
+      cause: err,
+    })
   } finally {
     wipe(key)
   }
@@ -60,7 +62,11 @@ export function decryptKeyFile(text: string, passphrase: string): Uint8Array {
   return seed
 }
 
-function parseKeyFile(text: string): { salt: Uint8Array; nonce: Uint8Array; ciphertext: Uint8Array } {
+function parseKeyFile(text: string): {
+  salt: Uint8Array
+  nonce: Uint8Array
+  ciphertext: Uint8Array
+} {
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -68,12 +74,14 @@ function parseKeyFile(text: string): { salt: Uint8Array; nonce: Uint8Array; ciph
     throw new EgregoreError('IDENTITY_ERROR', 'key file is not valid JSON', { cause: err })
   }
   const field = (name: string, length?: number): Uint8Array => {
-    const v = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)[name] : undefined
+    const v =
+      typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)[name] : undefined
     const ok =
       Array.isArray(v) &&
       v.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255) &&
       (length === undefined || v.length === length)
-    if (!ok) throw new EgregoreError('IDENTITY_ERROR', `key file field '${name}' is missing or malformed`)
+    if (!ok)
+      throw new EgregoreError('IDENTITY_ERROR', `key file field '${name}' is missing or malformed`)
     return Uint8Array.from(v as number[])
   }
   return {

@@ -22,7 +22,8 @@ export interface SignatureVerifier {
 /** Verify on the calling thread (tests, tiny batches, or when threads are unavailable). */
 export function createInlineVerifier(): SignatureVerifier {
   return {
-    verifyMany: (items) => Promise.resolve(items.map((i) => verify(i.publicKey, i.message, i.signature))),
+    verifyMany: (items) =>
+      Promise.resolve(items.map((i) => verify(i.publicKey, i.message, i.signature))),
     close: () => Promise.resolve(),
   }
 }

@@ -18,7 +18,9 @@ const objOrNull: FieldRule = (v) => v === null || isObject(v)
 const execContext: FieldRule = (v) =>
   v === null || v === 'informational' || v === 'advisory' || v === 'approved_directive'
 const dateTimeOrNull: FieldRule = (v) =>
-  v === null || (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(v))
+  v === null ||
+  (typeof v === 'string' &&
+    /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(v))
 const format: FieldRule = (v) => v === null || v === 'plain' || v === 'markdown' || v === 'html'
 
 function isNumber(v: JsonValue | undefined): boolean {
@@ -33,11 +35,23 @@ interface TypeSchema {
 const SCHEMAS: Readonly<Record<string, TypeSchema>> = {
   insight: {
     required: { title: nonEmpty, observation: nonEmpty },
-    optional: { context: strOrNull, evidence: strOrNull, guidance: strOrNull, confidence: unit, tags: strArray },
+    optional: {
+      context: strOrNull,
+      evidence: strOrNull,
+      guidance: strOrNull,
+      confidence: unit,
+      tags: strArray,
+    },
   },
   endorsement: { required: { message_hash: hash }, optional: { comment: strOrNull } },
-  dispute: { required: { message_hash: hash, reason: nonEmpty }, optional: { evidence: strOrNull } },
-  query: { required: { question: nonEmpty }, optional: { tags: strArray, execution_context: execContext } },
+  dispute: {
+    required: { message_hash: hash, reason: nonEmpty },
+    optional: { evidence: strOrNull },
+  },
+  query: {
+    required: { question: nonEmpty },
+    optional: { tags: strArray, execution_context: execContext },
+  },
   response: {
     required: { query_hash: hash, answer: nonEmpty },
     optional: { confidence: unit, execution_context: execContext },
@@ -88,7 +102,9 @@ export function checkPublishableContent(content: JsonValue): asserts content is 
 function invalidField(type: string, field: string, missing: boolean): EgregoreError {
   return new EgregoreError(
     'INVALID_CONTENT',
-    missing ? `${type} content requires field '${field}'` : `${type} content has an invalid '${field}'`,
+    missing
+      ? `${type} content requires field '${field}'`
+      : `${type} content has an invalid '${field}'`,
   )
 }
 

@@ -3,7 +3,15 @@
  * an event per stored message. Concurrent publishes are grouped into one transaction; ingest
  * verifies signatures in batches off the main thread and commits in arrival order.
  */
-import { MAX_CONTENT_BYTES, MAX_INGEST_BATCH, MAX_PUBLISH_GROUP, timestampFromMillis, utf8Length, writeCanonical, type JsonValue } from '../codec/index.js'
+import {
+  MAX_CONTENT_BYTES,
+  MAX_INGEST_BATCH,
+  MAX_PUBLISH_GROUP,
+  timestampFromMillis,
+  utf8Length,
+  writeCanonical,
+  type JsonValue,
+} from '../codec/index.js'
 import type { Identity, SignatureVerifier } from '../crypto/index.js'
 import { EgregoreError } from '../errors.js'
 import { silentLogger, type Logger } from '../log.js'
@@ -81,7 +89,10 @@ interface PendingPublish {
 }
 
 /** Create a feed engine over a store. */
-export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOptions = {}): FeedEngine {
+export function createFeedEngine(
+  deps: FeedEngineDeps,
+  options: FeedEngineOptions = {},
+): FeedEngine {
   const { store, identity, verifier } = deps
   const clock = deps.clock ?? Date
   const log = deps.log ?? silentLogger
@@ -125,16 +136,30 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
     }
   }
 
-  const appendOwn = (content: JsonValue, nowMs: number): { record: MessageRecord; message: Message; id: number } => {
+  const appendOwn = (
+    content: JsonValue,
+    nowMs: number,
+  ): { record: MessageRecord; message: Message; id: number } => {
     const head = store.headOf(identity.id)
     const sequence = (head?.sequence ?? 0) + 1
     const signed = signMessage(
-      { author: identity.id, sequence, previous: head?.hash ?? null, timestamp: timestampFromMillis(nowMs), content },
+      {
+        author: identity.id,
+        sequence,
+        previous: head?.hash ?? null,
+        timestamp: timestampFromMillis(nowMs),
+        content,
+      },
       identity,
     )
-    const chainValid = sequence === 1 || store.neighbours(identity.id, sequence).before?.chainValid === true
+    const chainValid =
+      sequence === 1 || store.neighbours(identity.id, sequence).before?.chainValid === true
     const record = toRecord(signed, chainValid, nowMs)
-    return { record, message: signed.message, id: store.insertMessage(record) }
+    return {
+      record,
+      message: signed.message,
+      id: store.insertMessage(record, { successorHeld: false }),
+    }
   }
 
   const flushPublishes = (): void => {
@@ -146,7 +171,11 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
       const nowMs = clock.now()
       stored = store.transaction(() => group.map((p) => appendOwn(p.content, nowMs)))
     } catch (err) {
-      const wrapped = new EgregoreError('STORE_ERROR', 'publish failed: could not write to the database', { cause: err })
+      const wrapped = new EgregoreError(
+        'STORE_ERROR',
+        'publish failed: could not write to the database',
+        { cause: err },
+      )
       for (const p of group) p.reject(wrapped)
       return
     }
@@ -164,17 +193,24 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
     setImmediate(flushPublishes)
   }
 
-  const ingestChunk = async (messages: readonly Message[], origin: string | null): Promise<IngestResult[]> => {
-    const results: (IngestResult | undefined)[] = new Array<IngestResult | undefined>(messages.length)
+  const ingestChunk = async (
+    messages: readonly Message[],
+    origin: string | null,
+  ): Promise<IngestResult[]> => {
+    const results: (IngestResult | undefined)[] = new Array<IngestResult | undefined>(
+      messages.length,
+    )
     const candidates: { index: number; candidate: Candidate }[] = []
     messages.forEach((m, index) => {
       const r = precheck(store, m)
       if ('status' in r) results[index] = r
       else candidates.push({ index, candidate: r })
     })
-    const jobs = candidates.flatMap((c) => (c.candidate.verifyItem === null ? [] : [c.candidate.verifyItem]))
+    const jobs = candidates.flatMap((c) =>
+      c.candidate.verifyItem === null ? [] : [c.candidate.verifyItem],
+    )
     const verdicts = jobs.length > 0 ? await verifier.verifyMany(jobs) : []
-    const commit = async (): Promise<void> => {
+    const commit = (): void => {
       const nowMs = clock.now()
       const stored: { record: MessageRecord; id: number }[] = []
       store.transaction(() => {
@@ -186,7 +222,8 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
             onFork: (detail) => log.warn({ origin }, `fork detected: ${detail}`),
           })
           results[index] = result
-          if (record !== undefined && result.status === 'stored') stored.push({ record, id: result.id })
+          if (record !== undefined && result.status === 'stored')
+            stored.push({ record, id: result.id })
         }
       })
       for (const s of stored) emit(s.record, s.id, origin)
@@ -196,7 +233,9 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
     try {
       await run
     } catch (err) {
-      throw new EgregoreError('STORE_ERROR', 'ingest failed: could not write to the database', { cause: err })
+      throw new EgregoreError('STORE_ERROR', 'ingest failed: could not write to the database', {
+        cause: err,
+      })
     }
     return results as IngestResult[]
   }
@@ -219,7 +258,7 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
           )
         }
       } catch (err) {
-        return Promise.reject(err as Error)
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)))
       }
       const warnings = floatInteropWarnings(content)
       for (const w of warnings) log.warn({}, w)
@@ -235,11 +274,7 @@ export function createFeedEngine(deps: FeedEngineDeps, options: FeedEngineOption
       return result as IngestResult
     },
     ingestMany(messages, opts = {}) {
-      try {
-        ensureOpen()
-      } catch (err) {
-        return Promise.reject(err as Error)
-      }
+      if (closed) return Promise.reject(new EgregoreError('CLOSED', 'the feed engine is closed'))
       const origin = opts.origin ?? null
       const chunks: Promise<IngestResult[]>[] = []
       for (let i = 0; i < messages.length; i += maxBatch) {

@@ -82,9 +82,10 @@ export interface FeedStore {
   headOf(author: string): { readonly sequence: number; readonly hash: string } | undefined
   /**
    * Store one message (§5.4): insert, index, promote successors when `chainValid`, update the
-   * feed row. Returns the arrival id. Must run inside `transaction`.
+   * feed row. Returns the arrival id. Must run inside `transaction`. `successorHeld: false`
+   * (known from `neighbours`) lets the store skip the promotion walk.
    */
-  insertMessage(record: MessageRecord): number
+  insertMessage(record: MessageRecord, hint?: { readonly successorHeld: boolean }): number
   /** Record fork evidence (idempotent). */
   recordFork(evidence: ForkEvidence): void
   /** Every feed with its latest and contiguous sequence. */

@@ -36,7 +36,11 @@ export interface Candidate {
   readonly badAuthor: boolean
 }
 
-const reject = (reason: RejectReason, detail: string): IngestResult => ({ status: 'rejected', reason, detail })
+const reject = (reason: RejectReason, detail: string): IngestResult => ({
+  status: 'rejected',
+  reason,
+  detail,
+})
 const DUPLICATE: IngestResult = { status: 'duplicate' }
 
 /**
@@ -48,7 +52,10 @@ export function precheck(store: FeedStore, m: Message): IngestResult | Candidate
   if (m.sequence > MAX_SEQUENCE) return reject('bad_structure', 'sequence out of range')
   const canonical = canonicalize(m)
   if (canonical.contentBytes > MAX_CONTENT_BYTES) {
-    return reject('too_large', `content too large: ${canonical.contentBytes} bytes (max ${MAX_CONTENT_BYTES})`)
+    return reject(
+      'too_large',
+      `content too large: ${canonical.contentBytes} bytes (max ${MAX_CONTENT_BYTES})`,
+    )
   }
   if (m.sequence <= store.floorOf(m.author).sequence) return DUPLICATE
   const held = store.neighbours(m.author, m.sequence).at
@@ -86,10 +93,13 @@ export function decideAndStore(
   const near = store.neighbours(m.author, m.sequence)
   if (near.at !== undefined && near.at.hash === m.hash) return { result: DUPLICATE }
   if (c.badAuthor) return { result: reject('bad_author', 'invalid author public key') }
-  if (c.verifyItem === null) return { result: reject('bad_signature', 'invalid signature encoding') }
+  if (c.verifyItem === null)
+    return { result: reject('bad_signature', 'invalid signature encoding') }
   if (!signatureValid) return { result: reject('bad_signature', 'signature verification failed') }
   if (c.computedHash !== m.hash) {
-    return { result: reject('bad_hash', `hash mismatch: computed=${c.computedHash}, claimed=${m.hash}`) }
+    return {
+      result: reject('bad_hash', `hash mismatch: computed=${c.computedHash}, claimed=${m.hash}`),
+    }
   }
   if (near.at !== undefined) {
     const detail = `conflicting message at sequence ${m.sequence}: held ${near.at.hash}, received ${m.hash}`
@@ -108,7 +118,12 @@ export function decideAndStore(
     return { result: reject('bad_structure', 'first message must have no previous hash') }
   }
   if (m.sequence > 1 && m.previous === null) {
-    return { result: reject('bad_structure', `message at sequence ${m.sequence} must reference previous hash`) }
+    return {
+      result: reject(
+        'bad_structure',
+        `message at sequence ${m.sequence} must reference previous hash`,
+      ),
+    }
   }
   const atFloor = floor.sequence > 0 && m.sequence === floor.sequence + 1
   const predecessorHash = atFloor ? floor.hash : near.before?.hash
@@ -120,7 +135,7 @@ export function decideAndStore(
   }
   const chainValid = m.sequence === floor.sequence + 1 || near.before?.chainValid === true
   const record = toRecord(c, chainValid, ctx.nowMs)
-  const id = store.insertMessage(record)
+  const id = store.insertMessage(record, { successorHeld: near.after !== undefined })
   return { result: { status: 'stored', chainValid, id }, record }
 }
 

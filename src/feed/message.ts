@@ -71,7 +71,11 @@ export function toWireText(canonicalText: string, hash: string, signature: strin
 export function parseMessage(value: JsonValue): Message {
   const obj = asObject(value)
   const unsigned = readUnsigned(obj)
-  return { ...unsigned, hash: requireString(obj, 'hash'), signature: requireString(obj, 'signature') }
+  return {
+    ...unsigned,
+    hash: requireString(obj, 'hash'),
+    signature: requireString(obj, 'signature'),
+  }
 }
 
 /** Parse a message that may lack `hash` and `signature` (test vectors, tools). */
@@ -92,7 +96,7 @@ function readUnsigned(obj: JsonObject): UnsignedMessage {
     sequence: readSequence(obj['sequence']),
     previous: previous ?? null,
     timestamp: parseTimestamp(requireString(obj, 'timestamp')),
-    content: obj['content'] as JsonValue,
+    content: obj['content'],
   }
   const schemaId = optionalString(obj, 'schema_id')
   if (schemaId !== undefined) m.schemaId = schemaId
@@ -121,7 +125,7 @@ function readTags(v: JsonValue | undefined): string[] | undefined {
   if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) {
     throw bad("'tags' must be an array of strings")
   }
-  return v.length === 0 ? undefined : (v as string[])
+  return v.length === 0 ? undefined : v
 }
 
 function asObject(value: JsonValue): JsonObject {
@@ -133,7 +137,8 @@ function asObject(value: JsonValue): JsonObject {
 
 function requireString(obj: JsonObject, key: string): string {
   const v = obj[key]
-  if (typeof v !== 'string') throw bad(v === undefined ? `missing field '${key}'` : `'${key}' must be a string`)
+  if (typeof v !== 'string')
+    throw bad(v === undefined ? `missing field '${key}'` : `'${key}' must be a string`)
   return v
 }
 

@@ -12,7 +12,8 @@ export interface SignedMessage {
 
 /** Hash and sign an unsigned message whose author is `identity`. */
 export function signMessage(unsigned: UnsignedMessage, identity: Identity): SignedMessage {
-  if (unsigned.author !== identity.id) throw new RangeError('signMessage: author is not the signing identity')
+  if (unsigned.author !== identity.id)
+    throw new RangeError('signMessage: author is not the signing identity')
   const { text } = canonicalize(unsigned)
   const hash = sha256Hex(text)
   const signature = toBase64(sign(identity, utf8(hash)))

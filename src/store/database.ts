@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { EgregoreError } from '../errors.js'
+import { WAL_BACKSTOP_PAGES } from './checkpointer.js'
 import { MIGRATIONS } from './schema.js'
 
 export type Db = Database.Database
@@ -26,7 +27,11 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   try {
     db = new Database(path, { readonly: options.readonly ?? false })
   } catch (err) {
-    throw new EgregoreError('STORE_ERROR', `cannot open database ${path}: ${(err as Error).message}`, { cause: err })
+    throw new EgregoreError(
+      'STORE_ERROR',
+      `cannot open database ${path}: ${(err as Error).message}`,
+      { cause: err },
+    )
   }
   try {
     db.pragma('journal_mode = WAL')
@@ -35,11 +40,17 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     db.pragma('busy_timeout = 5000')
     db.pragma('cache_size = -65536') // 64 MiB page cache
     db.pragma('temp_store = MEMORY')
+    // Checkpoints normally run on a background connection (checkpointer.ts); this is the backstop.
+    db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`)
     if (options.readonly !== true) migrate(db)
   } catch (err) {
     db.close()
     if (err instanceof EgregoreError) throw err
-    throw new EgregoreError('STORE_ERROR', `cannot prepare database ${path}: ${(err as Error).message}`, { cause: err })
+    throw new EgregoreError(
+      'STORE_ERROR',
+      `cannot prepare database ${path}: ${(err as Error).message}`,
+      { cause: err },
+    )
   }
   return db
 }

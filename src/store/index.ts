@@ -9,3 +9,4 @@ export {
   type StoreCounts,
 } from './message-store.js'
 export { toFtsQuery } from './search.js'
+export { startCheckpointer, type Checkpointer, WAL_BACKSTOP_PAGES } from './checkpointer.js'

@@ -61,7 +61,8 @@ interface HeldRow {
   chain_valid: number
 }
 
-const COLUMNS = 'm.id, m.author, m.sequence, m.hash, m.timestamp, m.content_type, m.raw_json, m.chain_valid, m.received_at'
+const COLUMNS =
+  'm.id, m.author, m.sequence, m.hash, m.timestamp, m.content_type, m.raw_json, m.chain_valid, m.received_at'
 const FEED_ORDER = 'ORDER BY m.ts_sort DESC, m.author ASC, m.sequence DESC'
 
 function toStored(r: MessageRow): StoredMessage {
@@ -79,7 +80,12 @@ function toStored(r: MessageRow): StoredMessage {
 }
 
 function toHeld(r: HeldRow): HeldMessage {
-  return { sequence: r.sequence, hash: r.hash, previous: r.previous, chainValid: r.chain_valid === 1 }
+  return {
+    sequence: r.sequence,
+    hash: r.hash,
+    previous: r.previous,
+    chainValid: r.chain_valid === 1,
+  }
 }
 
 /** Clamp a page size to 1…MAX_FEED_LIMIT. */
@@ -93,7 +99,9 @@ export type MessageStore = FeedStore & ReturnType<typeof createQueries>
 export function createMessageStore(db: Db): MessageStore {
   const floors = new Map<string, FeedFloor>()
   for (const r of db
-    .prepare('SELECT author, floor_sequence AS sequence, floor_hash AS hash FROM feeds WHERE floor_sequence > 0')
+    .prepare(
+      'SELECT author, floor_sequence AS sequence, floor_hash AS hash FROM feeds WHERE floor_sequence > 0',
+    )
     .all() as { author: string; sequence: number; hash: string | null }[]) {
     floors.set(r.author, { sequence: r.sequence, hash: r.hash })
   }
@@ -103,13 +111,17 @@ export function createMessageStore(db: Db): MessageStore {
     around: db.prepare(
       'SELECT sequence, hash, previous, chain_valid FROM messages WHERE author = ? AND sequence BETWEEN ? AND ?',
     ),
-    head: db.prepare('SELECT sequence, hash FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1'),
+    head: db.prepare(
+      'SELECT sequence, hash FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',
+    ),
     insert: db.prepare(
       `INSERT INTO messages (hash, author, sequence, previous, timestamp, ts_sort, content_type, raw_json, chain_valid, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertFts: db.prepare('INSERT INTO messages_fts (rowid, content_text) VALUES (?, ?)'),
-    chainAt: db.prepare('SELECT chain_valid FROM messages WHERE author = ? AND sequence = ?').pluck(),
+    chainAt: db
+      .prepare('SELECT chain_valid FROM messages WHERE author = ? AND sequence = ?')
+      .pluck(),
     promote: db.prepare('UPDATE messages SET chain_valid = 1 WHERE author = ? AND sequence = ?'),
     upsertFeed: db.prepare(
       `INSERT INTO feeds (author, latest_sequence, contiguous_sequence, last_seen) VALUES (?, ?, ?, ?)
@@ -147,7 +159,7 @@ export function createMessageStore(db: Db): MessageStore {
     },
     floorOf: (author) => floors.get(author) ?? NO_FLOOR,
     headOf: (author) => stmt.head.get(author) as { sequence: number; hash: string } | undefined,
-    insertMessage(r: MessageRecord): number {
+    insertMessage(r: MessageRecord, hint?: { readonly successorHeld: boolean }): number {
       const info = stmt.insert.run(
         r.hash,
         r.author,
@@ -166,7 +178,7 @@ export function createMessageStore(db: Db): MessageStore {
       if (r.chainValid) {
         // Transitive promotion (§5.3): walk forward over held successors that were gaps.
         contiguous = r.sequence
-        while (stmt.chainAt.get(r.author, contiguous + 1) === 0) {
+        while (hint?.successorHeld !== false && stmt.chainAt.get(r.author, contiguous + 1) === 0) {
           contiguous++
           stmt.promote.run(r.author, contiguous)
         }
@@ -178,7 +190,9 @@ export function createMessageStore(db: Db): MessageStore {
       stmt.fork.run(e.author, e.sequence, e.heldHash, e.receivedHash, e.wireText, e.detectedAtMs)
     },
     feedSummaries(): FeedSummary[] {
-      return (stmt.summaries.all() as { author: string; latest_sequence: number; contiguous: number }[]).map((r) => ({
+      return (
+        stmt.summaries.all() as { author: string; latest_sequence: number; contiguous: number }[]
+      ).map((r) => ({
         author: r.author,
         latestSequence: r.latest_sequence,
         contiguousSequence: r.contiguous,
@@ -198,11 +212,11 @@ function createQueries(db: Db) {
     `SELECT (SELECT count(*) FROM messages) AS messageCount, (SELECT count(*) FROM feeds) AS feedCount,
             (SELECT count(*) FROM follows) AS followCount`,
   )
-  const listCache = new Map<string, Statement<unknown[]>>()
-  const cached = (sql: string): Statement<unknown[]> => {
+  const listCache = new Map<string, Statement>()
+  const cached = (sql: string): Statement => {
     let s = listCache.get(sql)
     if (s === undefined) {
-      s = db.prepare<unknown[]>(sql)
+      s = db.prepare(sql)
       listCache.set(sql, s)
     }
     return s
@@ -218,9 +232,14 @@ function createQueries(db: Db) {
     queryFeed(q: FeedQuery = {}): StoredMessage[] {
       const where: string[] = []
       const args: (string | number)[] = []
-      if (q.author !== undefined) where.push('m.author = ?') && args.push(q.author)
-      if (q.excludeAuthor !== undefined) where.push('m.author != ?') && args.push(q.excludeAuthor)
-      if (q.contentType !== undefined) where.push('m.content_type = ?') && args.push(q.contentType)
+      const filter = (clause: string, value: string | undefined): void => {
+        if (value === undefined) return
+        where.push(clause)
+        args.push(value)
+      }
+      filter('m.author = ?', q.author)
+      filter('m.author != ?', q.excludeAuthor)
+      filter('m.content_type = ?', q.contentType)
       const sql = `SELECT ${COLUMNS} FROM messages m ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ${FEED_ORDER} LIMIT ? OFFSET ?`
       args.push(clampLimit(q.limit, 50), Math.max(q.offset ?? 0, 0))
       return (cached(sql).all(...args) as MessageRow[]).map(toStored)
@@ -231,8 +250,14 @@ function createQueries(db: Db) {
       if (match === null) return []
       const where = ['messages_fts MATCH ?']
       const args: (string | number)[] = [match]
-      if (q.contentType !== undefined) where.push('m.content_type = ?') && args.push(q.contentType)
-      if (q.author !== undefined) where.push('m.author = ?') && args.push(q.author)
+      if (q.contentType !== undefined) {
+        where.push('m.content_type = ?')
+        args.push(q.contentType)
+      }
+      if (q.author !== undefined) {
+        where.push('m.author = ?')
+        args.push(q.author)
+      }
       const sql = `SELECT ${COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
         WHERE ${where.join(' AND ')} ORDER BY f.rank, m.ts_sort DESC LIMIT ? OFFSET ?`
       args.push(clampLimit(q.limit, 20), Math.max(q.offset ?? 0, 0))
@@ -240,7 +265,12 @@ function createQueries(db: Db) {
     },
     /** Messages with arrival id > `afterId`, in arrival order (SSE resume, §7.6). */
     messagesSince(afterId: number, limit: number): StoredMessage[] {
-      return (cached(`SELECT ${COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`).all(afterId, limit) as MessageRow[]).map(toStored)
+      return (
+        cached(`SELECT ${COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`).all(
+          afterId,
+          limit,
+        ) as MessageRow[]
+      ).map(toStored)
     },
     /** Counts for status. */
     counts(): StoreCounts {

@@ -22,8 +22,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX messages_hash ON messages(hash);
   CREATE UNIQUE INDEX messages_author_sequence ON messages(author, sequence);
   CREATE INDEX messages_feed_order ON messages(ts_sort DESC, author ASC, sequence DESC);
-  CREATE INDEX messages_type_order ON messages(content_type, ts_sort DESC, author ASC, sequence DESC);
-  CREATE INDEX messages_received ON messages(received_at);
+  CREATE INDEX messages_type_order ON messages(content_type, ts_sort DESC);
 
   CREATE VIRTUAL TABLE messages_fts USING fts5(
     content_text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'

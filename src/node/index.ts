@@ -1,0 +1,3 @@
+/** Layer 6: the node composition root. */
+export { createNode, type EgregoreNode, type NodeConfig, type NodeDeps } from './node.js'
+export { loadOrCreateIdentity } from './identity-files.js'
