@@ -65,28 +65,43 @@ export function buildProgram(): Command {
 
 async function runDaemon(opts: DaemonOptions): Promise<void> {
   const log = createLogger(opts.logLevel, 'egregore')
-  const node = await createNode(
-    { dataDir: opts.dataDir, passphrase: opts.passphrase, sync: opts.sync },
-    { log, getPassphrase: createPassphraseSource(process.env) },
-  )
-  await node.start()
-  const counts = node.store.counts()
-  log.info(
-    { identity: node.identity.id, dataDir: opts.dataDir, created: node.createdIdentity, ...counts },
-    node.createdIdentity ? 'new identity generated; node ready' : 'node ready',
-  )
+  // Handle signals before anything starts (a SIGTERM during start-up stops the node once it is
+  // up) and before "node ready" is printed (supervisors may signal as soon as they see it).
+  let signalled: (signal: NodeJS.Signals) => void = () => undefined
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve))
+  let done: () => void = () => undefined
+  const finished = new Promise<void>((resolve) => (done = resolve))
+  onShutdownSignal(async (signal) => {
+    signalled(signal)
+    await finished
+  })
   // Keep the event loop alive until a signal arrives; the servers of later issues replace this.
   const keepAlive = setInterval(() => undefined, 1 << 30)
-  await new Promise<void>((resolve) => {
-    onShutdownSignal(async (signal) => {
-      log.info({ signal }, 'shutting down')
-      clearInterval(keepAlive)
-      await node.stop()
-      log.info({}, 'stopped cleanly')
-      log.flush()
-      resolve()
-    })
-  })
+  try {
+    const node = await createNode(
+      { dataDir: opts.dataDir, passphrase: opts.passphrase, sync: opts.sync },
+      { log, getPassphrase: createPassphraseSource(process.env) },
+    )
+    await node.start()
+    const counts = node.store.counts()
+    log.info(
+      {
+        identity: node.identity.id,
+        dataDir: opts.dataDir,
+        created: node.createdIdentity,
+        ...counts,
+      },
+      node.createdIdentity ? 'new identity generated; node ready' : 'node ready',
+    )
+    const signal = await stopRequested
+    log.info({ signal }, 'shutting down')
+    await node.stop()
+    log.info({}, 'stopped cleanly')
+  } finally {
+    clearInterval(keepAlive)
+    log.flush()
+    done()
+  }
 }
 
 /** Run the CLI; exits non-zero with a one-line message on operational errors. */

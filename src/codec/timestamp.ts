@@ -8,6 +8,10 @@ import { EgregoreError } from '../errors.js'
 /** A timestamp in canonical form: `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z`. */
 export type Timestamp = string & { readonly __brand: 'Timestamp' }
 
+/** 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in Unix ms: chrono writes a sign outside. */
+const MIN_MILLIS = -62167219200000
+const MAX_MILLIS = 253402300800000
+
 const INPUT =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
 
@@ -39,6 +43,11 @@ export function parseTimestamp(text: string): Timestamp {
 
 /** The canonical timestamp for a millisecond Unix time (our own publishes, §5.5). */
 export function timestampFromMillis(ms: number): Timestamp {
+  if (!Number.isSafeInteger(ms) || ms < MIN_MILLIS || ms >= MAX_MILLIS) {
+    throw new RangeError(
+      `timestampFromMillis: expected whole milliseconds in years 0000–9999, got ${ms}`,
+    )
+  }
   const seconds = Math.floor(ms / 1000)
   const millis = ms - seconds * 1000
   return formatCanonical(seconds, String(millis).padStart(3, '0') + '000000', String(ms))

@@ -124,7 +124,17 @@ export function createVerifierPool(options: VerifierPoolOptions = {}): Signature
       const checkable = items.map((it) => it.publicKey.length === 32 && it.signature.length === 64)
       const per = Math.ceil(items.length / workers.length)
       const chunks: Promise<Uint8Array>[] = []
-      for (let i = 0; i < items.length; i += per) chunks.push(runChunk(items.slice(i, i + per)))
+      for (let i = 0; i < items.length; i += per) {
+        const chunk = items.slice(i, i + per)
+        // A worker that dies mid-batch must not fail the batch: verify it here instead.
+        chunks.push(
+          runChunk(chunk).catch(() =>
+            Uint8Array.from(chunk, (it) =>
+              verify(it.publicKey, it.message, it.signature) ? 1 : 0,
+            ),
+          ),
+        )
+      }
       const results = await Promise.all(chunks)
       const out: boolean[] = []
       for (const r of results) for (const v of r) out.push(v === 1)

@@ -84,14 +84,15 @@ export function checkPublishableContent(content: JsonValue): asserts content is 
     )
   }
   const type = content['type']
-  const schema = SCHEMAS[type]
-  if (schema === undefined) return
+  // Own properties only: type and field names such as `constructor` are plain data.
+  if (!Object.hasOwn(SCHEMAS, type)) return
+  const schema = SCHEMAS[type] as TypeSchema
   for (const [field, rule] of Object.entries(schema.required)) {
     if (!rule(content[field])) throw invalidField(type, field, content[field] === undefined)
   }
   for (const field of Object.keys(content)) {
-    if (field === 'type' || field in schema.required) continue
-    const rule = schema.optional[field]
+    if (field === 'type' || Object.hasOwn(schema.required, field)) continue
+    const rule = Object.hasOwn(schema.optional, field) ? schema.optional[field] : undefined
     if (rule === undefined) {
       throw new EgregoreError('INVALID_CONTENT', `${type} content does not allow field '${field}'`)
     }
@@ -117,9 +118,12 @@ export function floatInteropWarnings(content: JsonValue): string[] {
   const warnings: string[] = []
   const walk = (v: JsonValue, path: string): void => {
     if (typeof v === 'number' && v !== 0) {
+      // Shortest digits d (n of them) with v = d × 10^e for the integer d: upstream's float
+      // parser is exact only for n ≤ 15 and |e| ≤ 22 (the fast path of its algorithm).
       const [mantissa = '', exp = '0'] = Math.abs(v).toExponential().split('e')
       const digits = mantissa.replace('.', '').length
-      if (digits >= 16 || Math.abs(Number(exp)) > 22) {
+      const integerExponent = Number(exp) - (digits - 1)
+      if (digits >= 16 || Math.abs(integerExponent) > 22) {
         warnings.push(
           `float at ${path || '/'} (${v}) may be misread by upstream nodes (PROTOCOL.md §1.4.4); send it as a string to be safe`,
         )

@@ -105,6 +105,7 @@ export function createFeedEngine(
   let inFlight = 0
   let closed = false
   let idle: (() => void) | null = null
+  let closing: Promise<void> | undefined
 
   const emit = (record: MessageRecord, id: number, origin: string | null): void => {
     const event: MessageEvent = {
@@ -209,8 +210,10 @@ export function createFeedEngine(
     const jobs = candidates.flatMap((c) =>
       c.candidate.verifyItem === null ? [] : [c.candidate.verifyItem],
     )
-    const verdicts = jobs.length > 0 ? await verifier.verifyMany(jobs) : []
-    const commit = (): void => {
+    const verifying = jobs.length > 0 ? verifier.verifyMany(jobs) : Promise.resolve([])
+    // The commit takes its place in the write queue now, at call time, so batches commit in the
+    // order they were given even when a later one verifies faster (inline, or on another thread).
+    const commit = (verdicts: readonly boolean[]): void => {
       const nowMs = clock.now()
       const stored: { record: MessageRecord; id: number }[] = []
       store.transaction(() => {
@@ -228,7 +231,9 @@ export function createFeedEngine(
       })
       for (const s of stored) emit(s.record, s.id, origin)
     }
-    const run = writeChain.then(commit, commit)
+    const run = writeChain.then(async () => {
+      commit(await verifying)
+    })
     writeChain = run.catch(() => undefined)
     try {
       await run
@@ -286,10 +291,13 @@ export function createFeedEngine(
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    async close() {
-      closed = true
-      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
-      listeners.clear()
+    close() {
+      closing ??= (async () => {
+        closed = true
+        if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
+        listeners.clear()
+      })()
+      return closing
     },
   }
 }

@@ -6,6 +6,8 @@ export {
   type MessageStore,
   type FeedQuery,
   type SearchQuery,
+  type SearchPage,
+  MAX_RANKED_MATCHES,
   type StoreCounts,
 } from './message-store.js'
 export { toFtsQuery } from './search.js'

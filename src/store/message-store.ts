@@ -2,7 +2,12 @@
  * SQLite implementation of FeedStore plus the read queries of PROTOCOL.md §6.4: feed listing,
  * by author, by hash, full-text search, counts. Statements are prepared once.
  */
-import { MAX_FEED_LIMIT, toSortableTimestamp } from '../codec/index.js'
+import {
+  DEFAULT_FEED_LIMIT,
+  DEFAULT_SEARCH_LIMIT,
+  MAX_FEED_LIMIT,
+  toSortableTimestamp,
+} from '../codec/index.js'
 import type {
   FeedFloor,
   FeedStore,
@@ -34,6 +39,16 @@ export interface SearchQuery {
   readonly limit?: number
   readonly offset?: number
 }
+
+/** A page of search results and how it is ordered. */
+export interface SearchPage {
+  readonly messages: StoredMessage[]
+  /** `rank`: BM25 then newest (§6.3); `recency`: newest arrivals first (very broad queries). */
+  readonly order: 'rank' | 'recency'
+}
+
+/** Above this many matches a search is ordered by recency instead of BM25 (cost bound). */
+export const MAX_RANKED_MATCHES = 10000
 
 /** Store-wide counts for status (§6.4). */
 export interface StoreCounts {
@@ -88,9 +103,15 @@ function toHeld(r: HeldRow): HeldMessage {
   }
 }
 
-/** Clamp a page size to 1…MAX_FEED_LIMIT. */
+/** A page size clamped to 0…MAX_FEED_LIMIT (§7.5); missing or non-finite gives `fallback`. */
 export function clampLimit(limit: number | undefined, fallback: number): number {
-  return Math.min(Math.max(limit ?? fallback, 0), MAX_FEED_LIMIT)
+  const n = limit === undefined || !Number.isFinite(limit) ? fallback : Math.trunc(limit)
+  return Math.min(Math.max(n, 0), MAX_FEED_LIMIT)
+}
+
+/** An offset clamped to ≥ 0; missing or non-finite gives 0. */
+function clampOffset(offset: number | undefined): number {
+  return offset === undefined || !Number.isFinite(offset) ? 0 : Math.max(Math.trunc(offset), 0)
 }
 
 export type MessageStore = FeedStore & ReturnType<typeof createQueries>
@@ -145,8 +166,24 @@ export function createMessageStore(db: Db): MessageStore {
     ),
   }
 
+  const pendingFeeds = new Map<string, { latest: number; contiguous: number; lastSeen: string }>()
+  const flushFeeds = (): void => {
+    for (const [author, f] of pendingFeeds)
+      stmt.upsertFeed.run(author, f.latest, f.contiguous, f.lastSeen)
+    pendingFeeds.clear()
+  }
+
   const feedStore: FeedStore = {
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    transaction: <T>(fn: () => T): T =>
+      db.transaction(() => {
+        try {
+          const result = fn()
+          flushFeeds()
+          return result
+        } finally {
+          pendingFeeds.clear() // after a throw the transaction rolls back; drop its feed updates
+        }
+      })(),
     neighbours(author, sequence): Neighbours {
       const rows = stmt.around.all(author, sequence - 1, sequence + 1) as HeldRow[]
       const out: { before?: HeldMessage; at?: HeldMessage; after?: HeldMessage } = {}
@@ -183,7 +220,16 @@ export function createMessageStore(db: Db): MessageStore {
           stmt.promote.run(r.author, contiguous)
         }
       }
-      stmt.upsertFeed.run(r.author, r.sequence, contiguous, r.timestamp)
+      // Feed rows are updated once per author per transaction (a batch is often one feed).
+      const pending = pendingFeeds.get(r.author)
+      if (pending === undefined) {
+        pendingFeeds.set(r.author, { latest: r.sequence, contiguous, lastSeen: r.timestamp })
+      } else {
+        pending.latest = Math.max(pending.latest, r.sequence)
+        pending.contiguous = Math.max(pending.contiguous, contiguous)
+        pending.lastSeen = r.timestamp
+      }
+      if (!db.inTransaction) flushFeeds()
       return id
     },
     recordFork(e: ForkEvidence): void {
@@ -212,6 +258,9 @@ function createQueries(db: Db) {
     `SELECT (SELECT count(*) FROM messages) AS messageCount, (SELECT count(*) FROM feeds) AS feedCount,
             (SELECT count(*) FROM follows) AS followCount`,
   )
+  const countMatches = db
+    .prepare('SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?')
+    .pluck()
   const listCache = new Map<string, Statement>()
   const cached = (sql: string): Statement => {
     let s = listCache.get(sql)
@@ -241,27 +290,51 @@ function createQueries(db: Db) {
       filter('m.author != ?', q.excludeAuthor)
       filter('m.content_type = ?', q.contentType)
       const sql = `SELECT ${COLUMNS} FROM messages m ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ${FEED_ORDER} LIMIT ? OFFSET ?`
-      args.push(clampLimit(q.limit, 50), Math.max(q.offset ?? 0, 0))
+      args.push(clampLimit(q.limit, DEFAULT_FEED_LIMIT), clampOffset(q.offset))
       return (cached(sql).all(...args) as MessageRow[]).map(toStored)
     },
-    /** Full-text search (§6.3): BM25 rank, then newest first. Empty query → no results. */
+    /** Full-text search (§6.3); see `searchPage` for the ordering rule. */
     search(q: SearchQuery): StoredMessage[] {
+      return this.searchPage(q).messages
+    },
+    /**
+     * Full-text search (§6.3): best BM25 rank first, then newest. Ranking has to score every
+     * match, which for a term found in most messages costs ~1 µs per match; when a query matches
+     * more than `MAX_RANKED_MATCHES` messages the page is ordered by arrival instead, newest
+     * first (`order: 'recency'`), which FTS5 serves without visiting every match.
+     */
+    searchPage(q: SearchQuery): SearchPage {
       const match = toFtsQuery(q.text)
-      if (match === null) return []
-      const where = ['messages_fts MATCH ?']
-      const args: (string | number)[] = [match]
+      if (match === null) return { messages: [], order: 'rank' }
+      const filters: string[] = []
+      const filterArgs: string[] = []
       if (q.contentType !== undefined) {
-        where.push('m.content_type = ?')
-        args.push(q.contentType)
+        filters.push('m.content_type = ?')
+        filterArgs.push(q.contentType)
       }
       if (q.author !== undefined) {
-        where.push('m.author = ?')
-        args.push(q.author)
+        filters.push('m.author = ?')
+        filterArgs.push(q.author)
       }
-      const sql = `SELECT ${COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
-        WHERE ${where.join(' AND ')} ORDER BY f.rank, m.ts_sort DESC LIMIT ? OFFSET ?`
-      args.push(clampLimit(q.limit, 20), Math.max(q.offset ?? 0, 0))
-      return (cached(sql).all(...args) as MessageRow[]).map(toStored)
+      const page = [clampLimit(q.limit, DEFAULT_SEARCH_LIMIT), clampOffset(q.offset)]
+      const matches = countMatches.get(match) as number
+      const where = ['messages_fts MATCH ?', ...filters].join(' AND ')
+      let sql: string
+      let order: SearchPage['order'] = 'rank'
+      if (matches > MAX_RANKED_MATCHES) {
+        order = 'recency'
+        sql = `SELECT ${COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
+          WHERE ${where} ORDER BY f.rowid DESC LIMIT ? OFFSET ?`
+      } else if (filters.length === 0) {
+        // Rank inside FTS5 first and fetch only the page's rows; equal ranks end newest first.
+        sql = `SELECT ${COLUMNS} FROM (SELECT rowid, rank FROM messages_fts WHERE messages_fts MATCH ?
+          ORDER BY rank LIMIT ? OFFSET ?) f JOIN messages m ON m.id = f.rowid ORDER BY f.rank, m.ts_sort DESC`
+      } else {
+        sql = `SELECT ${COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
+          WHERE ${where} ORDER BY f.rank, m.ts_sort DESC LIMIT ? OFFSET ?`
+      }
+      const rows = cached(sql).all(match, ...filterArgs, ...page) as MessageRow[]
+      return { messages: rows.map(toStored), order }
     },
     /** Messages with arrival id > `afterId`, in arrival order (SSE resume, §7.6). */
     messagesSince(afterId: number, limit: number): StoredMessage[] {

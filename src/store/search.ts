@@ -7,7 +7,8 @@
 /** Compile user search text to an FTS5 MATCH expression; `null` when there is nothing to search. */
 export function toFtsQuery(text: string): string | null {
   const parts: string[] = []
-  const s = text.trim()
+  // NUL would end the string inside SQLite's FTS5 parser; it separates terms like whitespace.
+  const s = text.replace(/\0/g, ' ').trim()
   let i = 0
   while (i < s.length) {
     const c = s[i] as string
@@ -36,8 +37,7 @@ export function toFtsQuery(text: string): string | null {
 }
 
 function pushTerm(parts: string[], term: string, prefix: boolean): void {
-  // Terms without any letter or digit index to nothing; dropping them keeps FTS5 from
-  // treating a bare `""*` specially and changes no result.
-  if (!/[\p{L}\p{N}]/u.test(term)) return
+  if (term.trim() === '') return // `""`, `" "` and `""*` carry no words
+
   parts.push(`"${term.replace(/"/g, '""')}"${prefix ? '*' : ''}`)
 }

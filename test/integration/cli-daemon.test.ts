@@ -15,7 +15,7 @@ async function startAndStop(
   const proc = runTs(t, BIN, args, env)
   const ready = await proc.waitForLine(/node ready/)
   proc.child.kill('SIGTERM')
-  assert.equal(await proc.exited, 0)
+  assert.equal(await proc.exited, 0, proc.output().stderr)
   assert.match(proc.output().stderr, /stopped cleanly/)
   return (JSON.parse(ready) as { identity: string }).identity
 }
