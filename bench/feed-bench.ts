@@ -63,7 +63,7 @@ async function benchIngest(figures: Figure[]): Promise<void> {
   const db = openDatabase(join(dir.path, 'egregore.db'))
   const checkpointer = startCheckpointer(join(dir.path, 'egregore.db'))
   const store = createMessageStore(db)
-  const threads = Math.max(1, availableParallelism() - 1)
+  const threads = Number(process.env['VERIFY_THREADS'] ?? Math.max(1, availableParallelism() - 1))
   const verifier = createVerifierPool({ threads })
   const engine = createFeedEngine({
     store,

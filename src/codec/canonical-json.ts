@@ -27,7 +27,11 @@ export function writeCanonical(value: JsonValue): string {
   }
 }
 
+// Strings without quotes, backslashes, control characters or surrogates are written as they are.
+const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/
+
 function writeString(s: string): string {
+  if (!NEEDS_CARE.test(s)) return `"${s}"`
   if (!s.isWellFormed()) throw new EgregoreError('INVALID_CONTENT', 'string has a lone surrogate')
   // JSON.stringify escapes exactly `"`, `\`, and U+0000–U+001F (short forms for \b\t\n\f\r,
   // lowercase \u00xx otherwise), and nothing else, which is what serde_json writes (§1.3).

@@ -202,8 +202,9 @@ export function createFeedEngine(
       messages.length,
     )
     const candidates: { index: number; candidate: Candidate }[] = []
+    const held = store.heldByHash(messages.map((m) => m.hash))
     messages.forEach((m, index) => {
-      const r = precheck(store, m)
+      const r = precheck(store, m, held)
       if ('status' in r) results[index] = r
       else candidates.push({ index, candidate: r })
     })

@@ -76,6 +76,13 @@ export interface FeedStore {
   transaction<T>(fn: () => T): T
   /** Held messages at sequence − 1, sequence and sequence + 1 of an author. */
   neighbours(author: string, sequence: number): Neighbours
+  /**
+   * Which of these hashes are held, each mapped to its `author` and `sequence` (one query for
+   * a whole batch; ingest's duplicate pre-check).
+   */
+  heldByHash(
+    hashes: readonly string[],
+  ): Map<string, { readonly author: string; readonly sequence: number }>
   /** The author's eviction floor. */
   floorOf(author: string): FeedFloor
   /** Highest held message of an author, if any. */

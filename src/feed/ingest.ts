@@ -43,11 +43,15 @@ const reject = (reason: RejectReason, detail: string): IngestResult => ({
 })
 const DUPLICATE: IngestResult = { status: 'duplicate' }
 
+/** What the batch pre-check found held: hash → where it is held. */
+export type HeldHashes = ReadonlyMap<string, { readonly author: string; readonly sequence: number }>
+
 /**
  * Steps 1–5 of §5.2 plus decoding for step 6: returns a final result, or a candidate that
- * still needs its signature verified and its chain checked.
+ * still needs its signature verified and its chain checked. `held` comes from one
+ * `store.heldByHash` query for the whole batch.
  */
-export function precheck(store: FeedStore, m: Message): IngestResult | Candidate {
+export function precheck(store: FeedStore, m: Message, held: HeldHashes): IngestResult | Candidate {
   if (m.sequence < 1) return reject('bad_structure', 'sequence must be >= 1')
   if (m.sequence > MAX_SEQUENCE) return reject('bad_structure', 'sequence out of range')
   const canonical = canonicalize(m)
@@ -58,8 +62,8 @@ export function precheck(store: FeedStore, m: Message): IngestResult | Candidate
     )
   }
   if (m.sequence <= store.floorOf(m.author).sequence) return DUPLICATE
-  const held = store.neighbours(m.author, m.sequence).at
-  if (held !== undefined && held.hash === m.hash) return DUPLICATE
+  const at = held.get(m.hash)
+  if (at !== undefined && at.author === m.author && at.sequence === m.sequence) return DUPLICATE
   const badAuthor = !isValidFeedIdKey(m.author)
   return {
     message: m,

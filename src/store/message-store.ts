@@ -132,6 +132,9 @@ export function createMessageStore(db: Db): MessageStore {
     around: db.prepare(
       'SELECT sequence, hash, previous, chain_valid FROM messages WHERE author = ? AND sequence BETWEEN ? AND ?',
     ),
+    heldByHash: db.prepare(
+      'SELECT hash, author, sequence FROM messages WHERE hash IN (SELECT value FROM json_each(?))',
+    ),
     head: db.prepare(
       'SELECT sequence, hash FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',
     ),
@@ -191,6 +194,18 @@ export function createMessageStore(db: Db): MessageStore {
         if (r.sequence === sequence - 1) out.before = toHeld(r)
         else if (r.sequence === sequence) out.at = toHeld(r)
         else out.after = toHeld(r)
+      }
+      return out
+    },
+    heldByHash(hashes) {
+      const out = new Map<string, { author: string; sequence: number }>()
+      if (hashes.length === 0) return out
+      for (const r of stmt.heldByHash.all(JSON.stringify(hashes)) as {
+        hash: string
+        author: string
+        sequence: number
+      }[]) {
+        out.set(r.hash, { author: r.author, sequence: r.sequence })
       }
       return out
     },
