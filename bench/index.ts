@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: the figures each issue asks for, measured on this machine.
- * `npm run bench -- ingest` (or publish, search) runs one section.
+ * `npm run bench -- <section>` runs one section: ingest, publish, search, http, sse.
  */
 import { cpus } from 'node:os'
-import { runFeedBenchmarks } from './feed-bench.js'
+import { runApiBenchmarks } from './api-bench.js'
+import { runFeedBenchmarks, type Figure } from './feed-bench.js'
 
 const only = process.argv[2]
 console.log(
   `egregore benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`,
 )
-const figures = await runFeedBenchmarks(only)
+const figures: Figure[] = [...(await runFeedBenchmarks(only)), ...(await runApiBenchmarks(only))]
 console.log('')
 for (const f of figures) {
   console.log(

@@ -13,9 +13,11 @@ export type ErrorCode =
   | 'STORE_ERROR'
   | 'IDENTITY_ERROR'
   | 'CONFIG_ERROR'
+  | 'API_ERROR'
   | 'TIMEOUT'
   | 'ABORTED'
   | 'CLOSED'
+  | 'IO_ERROR'
 
 /** An expected, operational failure. Callers branch on `code`, never on the message text. */
 export class EgregoreError extends Error {

@@ -1,14 +1,14 @@
 /**
- * The `egregore` command line: the node daemon (default command). Client subcommands that talk
- * to a running node arrive with the HTTP API (issue #3).
+ * The `egregore` command line (PROTOCOL.md §7.9): the node daemon (default command) and client
+ * subcommands that talk to a running node's API. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
 import { readFileSync } from 'node:fs'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { isEgregoreError } from '../errors.js'
-import { createNode } from '../node/index.js'
-import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js'
-import { createPassphraseSource } from './passphrase.js'
-import { onShutdownSignal } from './signals.js'
+import { registerClientCommands } from './client-commands.js'
+import { resolveDaemonConfig, type RawConfig } from './config.js'
+import { runDaemon } from './daemon.js'
+import { LOG_LEVELS } from './logger.js'
 
 /** The package version, read once from package.json. */
 export function packageVersion(): string {
@@ -18,102 +18,87 @@ export function packageVersion(): string {
   return pkg.version
 }
 
-interface DaemonOptions {
-  dataDir: string
-  passphrase: boolean
-  logLevel: LogLevel
-  sync: 'normal' | 'full'
+/** Commander names options in camelCase (`dataDir`); config keys are the flag names (`data-dir`). */
+function toRawConfig(opts: Record<string, unknown>): RawConfig & { config?: string } {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(opts)) {
+    if (value !== undefined) out[key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value
+  }
+  return out
 }
 
-function choice<T extends string>(values: readonly T[]) {
-  return (value: string): T => {
-    if (!(values as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(`expected one of ${values.join(', ')}`)
-    }
-    return value as T
-  }
-}
+const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+]
 
 /** Build the commander program (exported for tests and --help checks). */
 export function buildProgram(): Command {
   const program = new Command('egregore')
     .description('Egregore node: signed append-only feeds with gossip replication')
     .version(packageVersion())
-    .addOption(
-      new Option('--data-dir <dir>', 'identity keys and SQLite database').default('./data'),
+    .option('--data-dir <dir>', 'identity keys and SQLite database (default: ./data)')
+    .option('--port <port>', 'HTTP API port on 127.0.0.1; 0 lets the OS choose (default: 7654)')
+    .option(
+      '--passphrase',
+      'keep the secret key encrypted at rest (Argon2id); prompts, or reads EGREGORE_PASSPHRASE',
+    )
+    .option('--peer <host:port>', 'static gossip peer (repeatable); listed by /v1/peers', collect)
+    .option(
+      '--hook-on-message <path>',
+      'executable run for each stored message, message JSON on stdin (no shell)',
+    )
+    .option('--hook-webhook-url <url>', 'POST each stored message to this http(s) URL')
+    .option('--hook-filter-type <type>', 'run hooks only for messages of this content type')
+    .option(
+      '--hook-webhook-secret <secret>',
+      'HMAC-SHA256 key for the X-Egregore-Signature webhook header',
+    )
+    .option(
+      '--api-token <token>',
+      'require "Authorization: Bearer <token>" on every HTTP route (or EGREGORE_API_TOKEN)',
+    )
+    .option('--max-sse-clients <n>', 'concurrent /v1/events subscribers (default: 1024)')
+    .option(
+      '--config <path>',
+      'YAML config file with the same keys (default: <data-dir>/config.yaml if present)',
     )
     .addOption(
-      new Option(
-        '--passphrase',
-        'keep the secret key encrypted at rest (Argon2id); prompts, or reads EGREGORE_PASSPHRASE',
-      ).default(false),
+      new Option('--log-level <level>', 'log level (default: info, or EGREGORE_LOG)').choices(
+        LOG_LEVELS,
+      ),
     )
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option(
         '--sync <mode>',
-        'commit durability: normal survives process crashes, full also power loss',
-      )
-        .argParser(choice(['normal', 'full'] as const))
-        .default('normal'),
+        'commit durability: normal survives process crashes, full also power loss (default: normal)',
+      ).choices(['normal', 'full']),
     )
-    .action(async (opts: DaemonOptions) => {
-      await runDaemon(opts)
+    .action(async (opts: Record<string, unknown>) => {
+      const config = resolveDaemonConfig(toRawConfig(opts), process.env, packageVersion())
+      await runDaemon(config)
     })
+  registerClientCommands(program)
+  program.exitOverride()
   return program
 }
 
-async function runDaemon(opts: DaemonOptions): Promise<void> {
-  const log = createLogger(opts.logLevel, 'egregore')
-  // Handle signals before anything starts (a SIGTERM during start-up stops the node once it is
-  // up) and before "node ready" is printed (supervisors may signal as soon as they see it).
-  let signalled: (signal: NodeJS.Signals) => void = () => undefined
-  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve))
-  let done: () => void = () => undefined
-  const finished = new Promise<void>((resolve) => (done = resolve))
-  onShutdownSignal(async (signal) => {
-    signalled(signal)
-    await finished
-  })
-  // Keep the event loop alive until a signal arrives; the servers of later issues replace this.
-  const keepAlive = setInterval(() => undefined, 1 << 30)
-  try {
-    const node = await createNode(
-      { dataDir: opts.dataDir, passphrase: opts.passphrase, sync: opts.sync },
-      { log, getPassphrase: createPassphraseSource(process.env) },
-    )
-    await node.start()
-    const counts = node.store.counts()
-    log.info(
-      {
-        identity: node.identity.id,
-        dataDir: opts.dataDir,
-        created: node.createdIdentity,
-        ...counts,
-      },
-      node.createdIdentity ? 'new identity generated; node ready' : 'node ready',
-    )
-    const signal = await stopRequested
-    log.info({ signal }, 'shutting down')
-    await node.stop()
-    log.info({}, 'stopped cleanly')
-  } finally {
-    clearInterval(keepAlive)
-    log.flush()
-    done()
-  }
-}
-
-/** Run the CLI; exits non-zero with a one-line message on operational errors. */
+/** Run the CLI; operational errors print one line and exit 1, usage errors exit 2. */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv)
   } catch (err) {
-    if (isEgregoreError(err)) {
-      console.error(`egregore: ${err.message}`)
-      process.exitCode = 1
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      process.exitCode = err.exitCode === 0 ? 0 : 2
       return
     }
-    throw err
+    if (isEgregoreError(err)) {
+      console.error(`egregore: ${err.message}`)
+      process.exitCode = err.code === 'CONFIG_ERROR' ? 2 : 1
+      return
+    }
+    console.error('egregore: unexpected error', err)
+    process.exitCode = 1
   }
 }

@@ -30,3 +30,47 @@ export const DEFAULT_SEARCH_LIMIT = 20
 export const MAX_PUBLISH_GROUP = 512
 /** Most messages one ingest transaction holds. */
 export const MAX_INGEST_BATCH = 1024
+/** Hook consumer queue (§7.8): events waiting for the hook; beyond it the oldest are dropped. */
+export const HOOK_QUEUE_SIZE = 1024
+/** Hook subprocess run time before it and its process group are killed (§7.8). */
+export const HOOK_TIMEOUT_MS = 30000
+/** Time allowed for one webhook request, response headers included (§7.8). */
+export const WEBHOOK_TIMEOUT_MS = 30000
+/** Retries of one webhook delivery after a transport error, timeout, 5xx or 429 (§7.8). */
+export const WEBHOOK_RETRIES = 5
+/** First webhook retry delay; doubled for each further retry, with jitter (§7.8). */
+export const WEBHOOK_RETRY_BASE_MS = 1000
+/** Bytes of a hook's stdout and of its stderr kept for the debug log (§7.8). */
+export const HOOK_OUTPUT_LOG_BYTES = 4096
+/** Handshake hello size: ephemeral key ‖ HMAC-SHA256 (§3.2). */
+export const HANDSHAKE_HELLO_BYTES = 64
+/** Handshake auth plaintext (signature ‖ public key) / ciphertext sizes (§3.2). */
+export const HANDSHAKE_AUTH_PLAINTEXT_BYTES = 96
+export const HANDSHAKE_AUTH_CIPHERTEXT_BYTES = 112
+/** Largest handshake auth length prefix accepted, checked before reading the body (§3.2.1). */
+export const HANDSHAKE_AUTH_MAX = 4096
+/** Box-stream nonce / header ciphertext / header plaintext sizes (§3.4). */
+export const BOX_NONCE_BYTES = 24
+export const BOX_HEADER_BYTES = 34
+export const BOX_HEADER_PLAINTEXT_BYTES = 18
+/** Largest box-stream body a writer produces (§3.4). */
+export const BOX_BODY_MAX = 4096
+/** Largest frame length a reader accepts, checked before reading the frame (§3.5.2). */
+export const MAX_FRAME_LENGTH = 65536
+/** Application payload bytes per frame; each frame body is flag ‖ chunk (§3.5.3). */
+export const CHUNK_SIZE = 4095
+/** Largest application message, written or reassembled (§3.5.3). */
+export const MAX_MESSAGE_BYTES = 131072
+/** Time allowed for each read during the handshake, the pull exchange and within a frame (§3.5.4). */
+export const READ_TIMEOUT_MS = 15000
+/** TCP connect timeout of an outgoing connection (§4.10). */
+export const TCP_CONNECT_TIMEOUT_MS = 10000
+/** Budget of an outgoing sync connection / of an incoming connection (§4.10, §4.11). */
+export const OUTGOING_CONNECTION_BUDGET_MS = 60000
+export const INCOMING_CONNECTION_BUDGET_MS = 120000
+/** Connections in the handshake or pull phase a gossip server holds at once (§4.11). */
+export const MAX_INCOMING_CONNECTIONS = 64
+/** Private box nonce / recipient entry sizes and most recipients (§3.7). */
+export const PRIVATE_BOX_NONCE_BYTES = 12
+export const PRIVATE_BOX_ENTRY_BYTES = 48
+export const PRIVATE_BOX_MAX_RECIPIENTS = 255

@@ -1,3 +1,9 @@
 /** Layer 6: the node composition root. */
-export { createNode, type EgregoreNode, type NodeConfig, type NodeDeps } from './node.js'
+export {
+  createNode,
+  type EgregoreNode,
+  type NodeConfig,
+  type NodeDeps,
+  type HookConfig,
+} from './node.js'
 export { loadOrCreateIdentity } from './identity-files.js'

@@ -1,32 +1,66 @@
 /**
- * Composition root of the node daemon: identity, database, verifier pool and feed engine.
- * Later issues add the HTTP API, gossip and discovery here. Starts inside-out, stops outside-in.
+ * Composition root of the node daemon (PROTOCOL.md §7.9 start-up order): identity, database,
+ * generation, hook consumer, HTTP API (REST, SSE, MCP). Replication joins with later issues.
+ * Starts inside-out, stops outside-in.
  */
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import {
+  createNodeService,
+  createSseHub,
+  registerMcp,
+  registerRestRoutes,
+  type NodeService,
+  type SseHub,
+} from '../api/index.js'
 import { createVerifierPool, type Identity, type SignatureVerifier } from '../crypto/index.js'
+import { createHookRunner, type HookRunner } from '../events/index.js'
 import { createFeedEngine, type FeedEngine } from '../feed/index.js'
+import { createHttpServer } from '../http/index.js'
 import { silentLogger, type Logger } from '../log.js'
 import {
   createMessageStore,
+  createStateStore,
   openDatabase,
   startCheckpointer,
   type Checkpointer,
   type Db,
   type MessageStore,
+  type StateStore,
   type SyncMode,
 } from '../store/index.js'
 import { loadOrCreateIdentity } from './identity-files.js'
+
+/** Hook settings (`--hook-*`, PROTOCOL.md §7.8). */
+export interface HookConfig {
+  readonly hookPath?: string
+  readonly webhookUrl?: string
+  readonly webhookSecret?: string
+  readonly filterType?: string
+}
 
 /** Everything the node needs to know, after flags and config file are merged and validated. */
 export interface NodeConfig {
   readonly dataDir: string
   /** Keep the secret key encrypted at rest (`--passphrase`). */
   readonly passphrase: boolean
+  /** HTTP API port on 127.0.0.1 (0: let the OS choose). Default 7654. */
+  readonly port?: number
+  /** Gossip port reported by status until the gossip server exists (issue #5). Default 7655. */
+  readonly gossipPort?: number
+  /** `--peer` addresses. */
+  readonly peers?: readonly string[]
+  readonly apiToken?: string
+  readonly maxSseClients?: number
+  readonly hooks?: HookConfig
+  readonly syncIntervalSecs?: number
   /** Commit durability (default `normal`: survives kill -9; `full` also survives power loss). */
   readonly sync?: SyncMode
   /** Verification threads (default: cores − 1, at least 1). */
   readonly verifyThreads?: number
+  /** Implementation version reported by status and MCP. */
+  readonly version?: string
 }
 
 export interface NodeDeps {
@@ -40,8 +74,12 @@ export interface EgregoreNode {
   readonly identity: Identity
   readonly engine: FeedEngine
   readonly store: MessageStore
+  readonly state: StateStore
+  readonly service: NodeService
   /** True when a new identity was generated at this start. */
   readonly createdIdentity: boolean
+  /** The bound HTTP port (after `start`). */
+  httpPort(): number
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -49,6 +87,8 @@ export interface EgregoreNode {
 /** Open the node's state (identity and database). Call `start()` to begin serving. */
 export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promise<EgregoreNode> {
   const log = deps.log ?? silentLogger
+  const clock = deps.clock ?? Date
+  const startedAtMs = clock.now()
   const { identity, created } = await loadOrCreateIdentity(config.dataDir, {
     encrypted: config.passphrase,
     getPassphrase:
@@ -58,9 +98,11 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
   const dbPath = join(config.dataDir, 'egregore.db')
   const db: Db = openDatabase(dbPath, { sync: config.sync ?? 'normal' })
   const store = createMessageStore(db)
+  const state = createStateStore(db)
   let verifier: SignatureVerifier
   let checkpointer: Checkpointer
   try {
+    state.nextGeneration()
     verifier = createVerifierPool({
       threads: config.verifyThreads ?? Math.max(1, availableParallelism() - 1),
     })
@@ -69,23 +111,75 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     db.close()
     throw err
   }
-  const engine = createFeedEngine(
-    deps.clock === undefined
-      ? { store, identity, verifier, log: log.child({ ns: 'egregore:feed' }) }
-      : { store, identity, verifier, log: log.child({ ns: 'egregore:feed' }), clock: deps.clock },
+  const engine = createFeedEngine({
+    store,
+    identity,
+    verifier,
+    clock,
+    log: log.child({ ns: 'egregore:feed' }),
+  })
+
+  let boundPort = config.port ?? 7654
+  const service = createNodeService({
+    engine,
+    store,
+    state,
+    clock,
+    info: {
+      version: config.version ?? '0.0.0',
+      httpPort: () => boundPort,
+      gossipPort: () => config.gossipPort ?? 7655,
+      cliPeers: config.peers ?? [],
+      startedAtMs,
+      syncIntervalSecs: config.syncIntervalSecs ?? 300,
+    },
+  })
+  const hooks: HookRunner | null =
+    config.hooks?.hookPath === undefined && config.hooks?.webhookUrl === undefined
+      ? null
+      : createHookRunner({ log: log.child({ ns: 'egregore:hooks' }) }, { ...config.hooks })
+  const unsubscribeHooks = hooks === null ? () => undefined : engine.onMessage((e) => hooks.push(e))
+
+  const httpLog = log.child({ ns: 'egregore:http' })
+  const app: FastifyInstance = createHttpServer({
+    log: httpLog,
+    loopbackOnly: true,
+    ...(config.apiToken === undefined ? {} : { apiToken: config.apiToken }),
+  })
+  const sse: SseHub = createSseHub(
+    { engine, store, log: httpLog },
+    { maxClients: config.maxSseClients ?? 1024 },
   )
+  registerRestRoutes(app, service)
+  sse.register(app)
+  registerMcp(app, service, {
+    version: config.version ?? '0.0.0',
+    port: () => boundPort,
+    log: httpLog,
+  })
+
   let stopped = false
   return {
     identity,
     engine,
     store,
+    state,
+    service,
     createdIdentity: created,
-    start() {
-      return Promise.resolve()
+    httpPort: () => boundPort,
+    async start() {
+      await hooks?.start()
+      await app.listen({ host: '127.0.0.1', port: config.port ?? 7654 })
+      const address = app.server.address()
+      if (address !== null && typeof address === 'object') boundPort = address.port
     },
     async stop() {
       if (stopped) return
       stopped = true
+      sse.closeAll()
+      await app.close()
+      unsubscribeHooks()
+      await hooks?.stop()
       await engine.close()
       await verifier.close()
       await checkpointer.stop()

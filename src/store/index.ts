@@ -12,3 +12,11 @@ export {
 } from './message-store.js'
 export { toFtsQuery } from './search.js'
 export { startCheckpointer, type Checkpointer, WAL_BACKSTOP_PAGES } from './checkpointer.js'
+export {
+  createStateStore,
+  type StateStore,
+  type PeerRow,
+  type PeerSource,
+  type KnownPeerRow,
+  type HealthRow,
+} from './state-store.js'

@@ -273,6 +273,7 @@ function createQueries(db: Db) {
     `SELECT (SELECT count(*) FROM messages) AS messageCount, (SELECT count(*) FROM feeds) AS feedCount,
             (SELECT count(*) FROM follows) AS followCount`,
   )
+  const lastId = db.prepare('SELECT coalesce(max(id), 0) FROM messages').pluck()
   const countMatches = db
     .prepare('SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?')
     .pluck()
@@ -351,14 +352,28 @@ function createQueries(db: Db) {
       const rows = cached(sql).all(match, ...filterArgs, ...page) as MessageRow[]
       return { messages: rows.map(toStored), order }
     },
-    /** Messages with arrival id > `afterId`, in arrival order (SSE resume, §7.6). */
-    messagesSince(afterId: number, limit: number): StoredMessage[] {
-      return (
-        cached(`SELECT ${COLUMNS} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`).all(
-          afterId,
-          limit,
-        ) as MessageRow[]
-      ).map(toStored)
+    /** Messages with arrival id > `afterId` in arrival order, optionally filtered (SSE resume, §7.6). */
+    messagesSince(
+      afterId: number,
+      limit: number,
+      filter: { readonly author?: string; readonly contentType?: string } = {},
+    ): StoredMessage[] {
+      const where = ['m.id > ?']
+      const args: (string | number)[] = [afterId]
+      if (filter.author !== undefined) {
+        where.push('m.author = ?')
+        args.push(filter.author)
+      }
+      if (filter.contentType !== undefined) {
+        where.push('m.content_type = ?')
+        args.push(filter.contentType)
+      }
+      const sql = `SELECT ${COLUMNS} FROM messages m WHERE ${where.join(' AND ')} ORDER BY m.id LIMIT ?`
+      return (cached(sql).all(...args, limit) as MessageRow[]).map(toStored)
+    },
+    /** The highest arrival id (0 when empty). */
+    lastMessageId(): number {
+      return lastId.get() as number
     },
     /** Counts for status. */
     counts(): StoreCounts {

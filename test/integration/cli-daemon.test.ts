@@ -1,6 +1,6 @@
 /** The `egregore` daemon as a user runs it: identity on first start, passphrase modes, shutdown. */
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { runTs, tempDir } from '../helpers/process.js'
@@ -12,7 +12,8 @@ async function startAndStop(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<string> {
-  const proc = runTs(t, BIN, args, env)
+  // Port 0: tests run in parallel and must not collide on the default 7654.
+  const proc = runTs(t, BIN, [...args, '--port', '0'], env)
   const ready = await proc.waitForLine(/node ready/)
   proc.child.kill('SIGTERM')
   assert.equal(await proc.exited, 0, proc.output().stderr)
@@ -70,8 +71,32 @@ test('--passphrase without a terminal or EGREGORE_PASSPHRASE fails with a clear 
   assert.match(proc.output().stderr, /EGREGORE_PASSPHRASE/)
 })
 
-test('rejects an invalid flag value with a clear error', async (t) => {
-  const proc = runTs(t, BIN, ['--data-dir', tempDir(t), '--sync', 'sometimes'])
-  assert.notEqual(await proc.exited, 0)
-  assert.match(proc.output().stderr, /expected one of normal, full/)
+test('rejects invalid flag values with exit code 2 and a clear error', async (t) => {
+  const sync = runTs(t, BIN, ['--data-dir', tempDir(t), '--sync', 'sometimes'])
+  assert.equal(await sync.exited, 2)
+  assert.match(sync.output().stderr, /Allowed choices are normal, full/)
+  const port = runTs(t, BIN, ['--data-dir', tempDir(t), '--port', '70000'])
+  assert.equal(await port.exited, 2)
+  assert.match(port.output().stderr, /--port must be an integer from 0 to 65535/)
+  const url = runTs(t, BIN, ['--data-dir', tempDir(t), '--hook-webhook-url', 'ftp://x'])
+  assert.equal(await url.exited, 2)
+  assert.match(url.output().stderr, /http:\/\/ or https:\/\//)
+})
+
+test('reads a YAML config file; flags override it; unknown keys are refused', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'config.yaml'), 'port: 0\nlog-level: info\nmax-sse-clients: 3\n')
+  const proc = runTs(t, BIN, ['--data-dir', dir])
+  const ready = JSON.parse(await proc.waitForLine(/node ready/)) as {
+    configFile: string
+    http: string
+  }
+  assert.equal(ready.configFile, join(dir, 'config.yaml'))
+  assert.notEqual(ready.http, '127.0.0.1:7654', 'port 0 from the file was used')
+  proc.child.kill('SIGTERM')
+  assert.equal(await proc.exited, 0)
+  writeFileSync(join(dir, 'bad.yaml'), 'colour: blue\n')
+  const bad = runTs(t, BIN, ['--data-dir', dir, '--config', join(dir, 'bad.yaml')])
+  assert.equal(await bad.exited, 2)
+  assert.match(bad.output().stderr, /unknown key 'colour'/)
 })
