@@ -1,16 +1,22 @@
 /**
  * `npm run bench`: the figures each issue asks for, measured on this machine.
- * `npm run bench -- <section>` runs one section: ingest, publish, search, http, sse.
+ * `npm run bench -- <section>` runs one section: ingest, publish, search, http, sse, throughput,
+ * handshake.
  */
 import { cpus } from 'node:os'
 import { runApiBenchmarks } from './api-bench.js'
 import { runFeedBenchmarks, type Figure } from './feed-bench.js'
+import { runTransportBenchmarks } from './transport-bench.js'
 
 const only = process.argv[2]
 console.log(
   `egregore benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`,
 )
-const figures: Figure[] = [...(await runFeedBenchmarks(only)), ...(await runApiBenchmarks(only))]
+const figures: Figure[] = [
+  ...(await runFeedBenchmarks(only)),
+  ...(await runApiBenchmarks(only)),
+  ...(await runTransportBenchmarks(only)),
+]
 console.log('')
 for (const f of figures) {
   console.log(

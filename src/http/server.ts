@@ -44,7 +44,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     clientErrorHandler: (err, socket) => {
       // Unparsable HTTP never reaches a route; answer it with the envelope too (§7.3).
       if (!socket.writable) return
-      const body = errorEnvelope('BAD_REQUEST', `malformed HTTP request: ${(err as { code?: string }).code ?? 'parse error'}`)
+      const body = errorEnvelope(
+        'BAD_REQUEST',
+        `malformed HTTP request: ${(err as { code?: string }).code ?? 'parse error'}`,
+      )
       socket.end(
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       )

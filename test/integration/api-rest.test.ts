@@ -235,21 +235,18 @@ test('unknown paths are 404 route not found; known paths with a wrong method are
   }
 })
 
-test(
-  'a trailing slash on a GET route is not answered 405 with Allow: GET',
-  async (t) => {
-    const { port } = await startTestNode(t)
-    const res = await get(port, '/v1/status/')
-    // §7.3: 405 is for a known path with a wrong method; GET is the right one. Expected 404
-    // route not found (or the route itself); the not-found handler strips the slash, then matches.
-    assert.notEqual(
-      res.status,
-      405,
-      `${res.status} allow=${String(res.headers['allow'])} ${res.text}`,
-    )
-    assertError(res, 404, 'NOT_FOUND', 'route not found')
-  },
-)
+test('a trailing slash on a GET route is not answered 405 with Allow: GET', async (t) => {
+  const { port } = await startTestNode(t)
+  const res = await get(port, '/v1/status/')
+  // §7.3: 405 is for a known path with a wrong method; GET is the right one. Expected 404
+  // route not found (or the route itself); the not-found handler strips the slash, then matches.
+  assert.notEqual(
+    res.status,
+    405,
+    `${res.status} allow=${String(res.headers['allow'])} ${res.text}`,
+  )
+  assertError(res, 404, 'NOT_FOUND', 'route not found')
+})
 
 /** Write raw bytes on a new connection; resolves with everything the server sent until it closed. */
 async function rawExchange(port: number, bytes: string): Promise<string> {
@@ -276,17 +273,14 @@ test('a request without Host (HTTP/1.0) is 403 FORBIDDEN_HOST', async (t) => {
   )
 })
 
-test(
-  'a malformed HTTP request gets an error envelope',
-  async (t) => {
-    const { port } = await startTestNode(t)
-    const answer = await rawExchange(port, 'NOT AN HTTP REQUEST\r\n\r\n')
-    assert.match(answer, /^HTTP\/1\.1 400 /)
-    // §7.3: "Every error response, including malformed requests, uses the envelope."
-    const body = answer.slice(answer.indexOf('\r\n\r\n') + 4)
-    assert.match(body, /^\{"success":false,"error":\{"code":"[A-Z_]+","message":"[^"]*"\}\}$/, body)
-  },
-)
+test('a malformed HTTP request gets an error envelope', async (t) => {
+  const { port } = await startTestNode(t)
+  const answer = await rawExchange(port, 'NOT AN HTTP REQUEST\r\n\r\n')
+  assert.match(answer, /^HTTP\/1\.1 400 /)
+  // §7.3: "Every error response, including malformed requests, uses the envelope."
+  const body = answer.slice(answer.indexOf('\r\n\r\n') + 4)
+  assert.match(body, /^\{"success":false,"error":\{"code":"[A-Z_]+","message":"[^"]*"\}\}$/, body)
+})
 
 // ---- query parameters and pagination -------------------------------------------------------
 
@@ -882,53 +876,50 @@ test('with an API token every route is 401 without it or with a wrong one, and w
   )
 })
 
-test(
-  'a request arriving while the node stops gets the error envelope',
-  async (t) => {
-    const { node, port } = await startTestNode(t)
-    // A publish whose body is still arriving keeps the server from closing; a request pipelined
-    // behind it on the same connection is routed after close() began.
-    const socket = connect(port, '127.0.0.1')
-    t.after(() => socket.destroy())
-    let received = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (d: string) => (received += d))
-    await new Promise<void>((resolve) => socket.once('connect', resolve))
-    const body = '{"content":{"type":"note"}}'
-    socket.write(
-      `POST /v1/publish HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
-    )
-    await waitFor(() => received.includes('100 Continue'), {
-      what: '100 Continue (the request was routed)',
-    })
-    const stopping = node.stop()
-    // close() has begun once the listening socket refuses new connections
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const probe = connect(port, '127.0.0.1')
-          probe.on('connect', () => {
-            probe.destroy()
-            resolve(false)
-          })
-          probe.on('error', () => resolve(true))
-        }),
-      { what: 'the listener to close' },
-    )
-    socket.write(`${body}GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
-    await stopping
-    await waitFor(
-      () => (received.match(/HTTP\/1\.1 [2-5]\d\d/g) ?? []).length >= 2 || socket.closed,
-      { what: 'two responses' },
-    )
-    const statuses = received.match(/HTTP\/1\.1 ([2-5]\d\d)/g) ?? []
-    assert.equal(statuses[0], 'HTTP/1.1 201', 'the in-flight publish completes')
-    const last = received.slice(received.lastIndexOf('HTTP/1.1 '))
-    const lastBody = last.slice(last.indexOf('\r\n\r\n') + 4)
-    // §7.3: every error response uses the envelope; SERVICE_UNAVAILABLE is the code for shutdown.
-    assert.equal(
-      lastBody,
-      '{"success":false,"error":{"code":"SERVICE_UNAVAILABLE","message":"the node is shutting down"}}',
-    )
-  },
-)
+test('a request arriving while the node stops gets the error envelope', async (t) => {
+  const { node, port } = await startTestNode(t)
+  // A publish whose body is still arriving keeps the server from closing; a request pipelined
+  // behind it on the same connection is routed after close() began.
+  const socket = connect(port, '127.0.0.1')
+  t.after(() => socket.destroy())
+  let received = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (d: string) => (received += d))
+  await new Promise<void>((resolve) => socket.once('connect', resolve))
+  const body = '{"content":{"type":"note"}}'
+  socket.write(
+    `POST /v1/publish HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+  )
+  await waitFor(() => received.includes('100 Continue'), {
+    what: '100 Continue (the request was routed)',
+  })
+  const stopping = node.stop()
+  // close() has begun once the listening socket refuses new connections
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const probe = connect(port, '127.0.0.1')
+        probe.on('connect', () => {
+          probe.destroy()
+          resolve(false)
+        })
+        probe.on('error', () => resolve(true))
+      }),
+    { what: 'the listener to close' },
+  )
+  socket.write(`${body}GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
+  await stopping
+  await waitFor(
+    () => (received.match(/HTTP\/1\.1 [2-5]\d\d/g) ?? []).length >= 2 || socket.closed,
+    { what: 'two responses' },
+  )
+  const statuses = received.match(/HTTP\/1\.1 ([2-5]\d\d)/g) ?? []
+  assert.equal(statuses[0], 'HTTP/1.1 201', 'the in-flight publish completes')
+  const last = received.slice(received.lastIndexOf('HTTP/1.1 '))
+  const lastBody = last.slice(last.indexOf('\r\n\r\n') + 4)
+  // §7.3: every error response uses the envelope; SERVICE_UNAVAILABLE is the code for shutdown.
+  assert.equal(
+    lastBody,
+    '{"success":false,"error":{"code":"SERVICE_UNAVAILABLE","message":"the node is shutting down"}}',
+  )
+})

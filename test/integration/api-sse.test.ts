@@ -386,16 +386,13 @@ test('node.stop() ends open streams', async (t) => {
   await b.waitForEnd(2000)
 })
 
-test(
-  'HEAD /v1/events answers at once and does not take a subscriber slot',
-  async (t) => {
-    const { port } = await startTestNode(t, { maxSseClients: 1 })
-    try {
-      const head = await httpRequest(port, { method: 'HEAD', path: '/v1/events', timeoutMs: 1000 })
-      assert.equal(head.status, 200)
-    } finally {
-      const sse = await openSse(t, port, '/v1/events')
-      assert.equal(sse.status, 200, 'the slot is free for a real subscriber')
-    }
-  },
-)
+test('HEAD /v1/events answers at once and does not take a subscriber slot', async (t) => {
+  const { port } = await startTestNode(t, { maxSseClients: 1 })
+  try {
+    const head = await httpRequest(port, { method: 'HEAD', path: '/v1/events', timeoutMs: 1000 })
+    assert.equal(head.status, 200)
+  } finally {
+    const sse = await openSse(t, port, '/v1/events')
+    assert.equal(sse.status, 200, 'the slot is free for a real subscriber')
+  }
+})
