@@ -16,7 +16,7 @@ import type { Identity, SignatureVerifier } from '../crypto/index.js'
 import { EgregoreError } from '../errors.js'
 import { silentLogger, type Logger } from '../log.js'
 import { checkPublishableContent, floatInteropWarnings } from './content-rules.js'
-import type { FeedStore, MessageRecord } from './feed-store.js'
+import type { FeedStore, HeldHead, MessageRecord } from './feed-store.js'
 import { decideAndStore, precheck, toRecord, type Candidate, type IngestResult } from './ingest.js'
 import type { Message } from './message.js'
 import { signMessage } from './sign.js'
@@ -83,6 +83,8 @@ export interface FeedEngineOptions {
 
 interface PendingPublish {
   readonly content: JsonValue
+  /** writeCanonical(content), computed once for the size check and reused for the hash. */
+  readonly contentText: string
   readonly warnings: string[]
   readonly resolve: (r: PublishResult) => void
   readonly reject: (e: unknown) => void
@@ -138,10 +140,10 @@ export function createFeedEngine(
   }
 
   const appendOwn = (
-    content: JsonValue,
+    p: PendingPublish,
+    head: HeldHead | undefined,
     nowMs: number,
   ): { record: MessageRecord; message: Message; id: number } => {
-    const head = store.headOf(identity.id)
     const sequence = (head?.sequence ?? 0) + 1
     const signed = signMessage(
       {
@@ -149,12 +151,12 @@ export function createFeedEngine(
         sequence,
         previous: head?.hash ?? null,
         timestamp: timestampFromMillis(nowMs),
-        content,
+        content: p.content,
       },
       identity,
+      p.contentText,
     )
-    const chainValid =
-      sequence === 1 || store.neighbours(identity.id, sequence).before?.chainValid === true
+    const chainValid = sequence === 1 || head?.chainValid === true
     const record = toRecord(signed, chainValid, nowMs)
     return {
       record,
@@ -170,7 +172,19 @@ export function createFeedEngine(
     let stored: { record: MessageRecord; message: Message; id: number }[]
     try {
       const nowMs = clock.now()
-      stored = store.transaction(() => group.map((p) => appendOwn(p.content, nowMs)))
+      stored = store.transaction(() => {
+        // The head is read once per group; each message then becomes the next one's head.
+        let head = store.headOf(identity.id)
+        return group.map((p) => {
+          const s = appendOwn(p, head, nowMs)
+          head = {
+            sequence: s.message.sequence,
+            hash: s.message.hash,
+            chainValid: s.record.chainValid,
+          }
+          return s
+        })
+      })
     } catch (err) {
       const wrapped = new EgregoreError(
         'STORE_ERROR',
@@ -253,10 +267,12 @@ export function createFeedEngine(
   return {
     identity,
     publish(content) {
+      let contentText: string
       try {
         ensureOpen()
         checkPublishableContent(content)
-        const bytes = utf8Length(writeCanonical(content))
+        contentText = writeCanonical(content)
+        const bytes = utf8Length(contentText)
         if (bytes > MAX_CONTENT_BYTES) {
           throw new EgregoreError(
             'FEED_INTEGRITY',
@@ -270,7 +286,7 @@ export function createFeedEngine(
       for (const w of warnings) log.warn({}, w)
       return track(
         new Promise<PublishResult>((resolve, reject) => {
-          queue.push({ content, warnings, resolve, reject })
+          queue.push({ content, contentText, warnings, resolve, reject })
           scheduleFlush()
         }),
       )

@@ -5,6 +5,13 @@
  */
 import type { Timestamp } from '../codec/index.js'
 
+/** The highest held message of a feed. */
+export interface HeldHead {
+  readonly sequence: number
+  readonly hash: string
+  readonly chainValid: boolean
+}
+
 /** What ingest needs to know about a held message. */
 export interface HeldMessage {
   readonly sequence: number
@@ -86,7 +93,7 @@ export interface FeedStore {
   /** The author's eviction floor. */
   floorOf(author: string): FeedFloor
   /** Highest held message of an author, if any. */
-  headOf(author: string): { readonly sequence: number; readonly hash: string } | undefined
+  headOf(author: string): HeldHead | undefined
   /**
    * Store one message (§5.4): insert, index, promote successors when `chainValid`, update the
    * feed row. Returns the arrival id. Must run inside `transaction`. `successorHeld: false`

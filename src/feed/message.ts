@@ -47,8 +47,9 @@ export interface Canonical {
  * The canonical unsigned text (§1.2): the only function in the codebase that builds the hash
  * preimage. Hash = SHA-256 of its UTF-8 bytes.
  */
-export function canonicalize(m: UnsignedMessage): Canonical {
-  const content = writeCanonical(m.content)
+export function canonicalize(m: UnsignedMessage, contentText?: string): Canonical {
+  // `contentText`, when given, must be writeCanonical(m.content) (publish computes it once).
+  const content = contentText ?? writeCanonical(m.content)
   let text =
     `{"author":${writeCanonical(m.author)},"sequence":${m.sequence},` +
     `"previous":${m.previous === null ? 'null' : writeCanonical(m.previous)},` +

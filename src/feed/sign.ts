@@ -11,10 +11,14 @@ export interface SignedMessage {
 }
 
 /** Hash and sign an unsigned message whose author is `identity`. */
-export function signMessage(unsigned: UnsignedMessage, identity: Identity): SignedMessage {
+export function signMessage(
+  unsigned: UnsignedMessage,
+  identity: Identity,
+  contentText?: string,
+): SignedMessage {
   if (unsigned.author !== identity.id)
     throw new RangeError('signMessage: author is not the signing identity')
-  const { text } = canonicalize(unsigned)
+  const { text } = canonicalize(unsigned, contentText)
   const hash = sha256Hex(text)
   const signature = toBase64(sign(identity, utf8(hash)))
   return {

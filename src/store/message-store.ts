@@ -136,7 +136,7 @@ export function createMessageStore(db: Db): MessageStore {
       'SELECT hash, author, sequence FROM messages WHERE hash IN (SELECT value FROM json_each(?))',
     ),
     head: db.prepare(
-      'SELECT sequence, hash FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',
+      'SELECT sequence, hash, chain_valid FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',
     ),
     insert: db.prepare(
       `INSERT INTO messages (hash, author, sequence, previous, timestamp, ts_sort, content_type, raw_json, chain_valid, received_at)
@@ -210,7 +210,13 @@ export function createMessageStore(db: Db): MessageStore {
       return out
     },
     floorOf: (author) => floors.get(author) ?? NO_FLOOR,
-    headOf: (author) => stmt.head.get(author) as { sequence: number; hash: string } | undefined,
+    headOf(author) {
+      const r = stmt.head.get(author) as
+        { sequence: number; hash: string; chain_valid: number } | undefined
+      return r === undefined
+        ? undefined
+        : { sequence: r.sequence, hash: r.hash, chainValid: r.chain_valid === 1 }
+    },
     insertMessage(r: MessageRecord, hint?: { readonly successorHeld: boolean }): number {
       const info = stmt.insert.run(
         r.hash,
