@@ -1,8 +1,9 @@
 /**
  * Server-sent events at `GET /v1/events` (PROTOCOL.md §7.6): one event per stored message with
  * its arrival id, resume with Last-Event-ID from the database, and a bounded live queue per
- * subscriber: on overflow the subscriber is served from the database until it catches up, so a
- * slow client never loses an event and never grows the node's memory.
+ * subscriber: on overflow the subscriber gets an `event: lagged` notice (issue #3) and is then
+ * served from the database until it catches up, so a slow client never loses an event and never
+ * grows the node's memory.
  */
 import { Buffer } from 'node:buffer'
 import type { ServerResponse } from 'node:http'
@@ -142,8 +143,10 @@ export function createSseHub(
       c.queue.push({ event: e, bytes })
       if (c.queue.length > queueSize) {
         // Too far behind: drop the queue and serve from the database from the last id sent.
+        // The client is told (`event: lagged`) but loses nothing: catching up is automatic.
         c.queue = []
         c.mode = 'catchup'
+        c.res.write(`event:lagged\ndata:{"last_event_id":${c.lastId}}\n\n`)
         log.debug({ lastId: c.lastId }, 'sse subscriber lagged; catching up from the database')
       }
       void pump(c)

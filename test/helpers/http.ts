@@ -242,6 +242,8 @@ export interface SseClient {
   readonly res: IncomingMessage
   /** Events received so far, in order. */
   readonly events: SseEvent[]
+  /** Named events (notices such as `lagged`), in arrival order. */
+  readonly named: { event: string; data: string }[]
   /** Comment lines received so far (the initial `:` and keep-alives). */
   comments(): number
   /** Everything received, verbatim. */
@@ -292,10 +294,12 @@ export function openSse(
       req.removeAllListeners('error')
       req.on('error', () => undefined) // a reset after the test is done with the stream
       const events: SseEvent[] = []
+      const named: { event: string; data: string }[] = []
       let comments = 0
       let raw = ''
       let pending = ''
       let id: string | undefined
+      let name: string | undefined
       let data: string[] = []
       let ended = false
       const bodyText = new Promise<string>((done) => res.on('end', () => done(raw)))
@@ -309,9 +313,12 @@ export function openSse(
         pending = lines.pop() ?? ''
         for (const line of lines) {
           if (line === '') {
-            if (data.length > 0) events.push({ id, data: data.join('\n') })
+            // Named events (e.g. `lagged`) are notices, kept apart from message events.
+            if (data.length > 0 && name !== undefined) named.push({ event: name, data: data.join('\n') })
+            else if (data.length > 0) events.push({ id, data: data.join('\n') })
             data = []
             id = undefined
+            name = undefined
           } else if (line.startsWith(':')) {
             comments++
           } else {
@@ -321,6 +328,7 @@ export function openSse(
             if (value.startsWith(' ')) value = value.slice(1)
             if (field === 'data') data.push(value)
             else if (field === 'id') id = value
+            else if (field === 'event') name = value
           }
         }
       })
@@ -329,6 +337,7 @@ export function openSse(
         headers: res.headers,
         res,
         events,
+        named,
         comments: () => comments,
         raw: () => raw,
         ended: () => ended,

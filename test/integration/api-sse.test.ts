@@ -328,6 +328,12 @@ test('a subscriber that stops reading gets every event once, in order; the node 
   await slow.waitForEvents(total, 15000)
   sample()
   assertStream(slow.events, arrivals(hub.store))
+  // It was told it lagged (issue #3), with the last id it had been sent at that moment.
+  assert.ok(slow.named.length >= 1, 'a lagged notice arrived')
+  for (const notice of slow.named) {
+    assert.equal(notice.event, 'lagged')
+    assert.match(notice.data, /^\{"last_event_id":\d+\}$/)
+  }
   // The live queue (16 events) is dropped on overflow and the socket is written only while it
   // drains, so what the node holds for this client stays near one socket high-water mark.
   assert.ok(
