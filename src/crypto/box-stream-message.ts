@@ -82,40 +82,59 @@ export interface MessageAssembler {
    * Add one decrypted frame body. Returns the message when this was its last chunk, else `null`.
    * A single-chunk message is a view into `body` (no copy). Throws `DECODE_ERROR` for a flag
    * other than 0x00/0x01 and `FRAME_TOO_LARGE` when the message would exceed the limit.
+   *
+   * `adjacent`: the caller vouches that `body` lies in the same buffer as the previous body of
+   * this message, after it, and that every byte between the two belongs to frames it has consumed
+   * (the caller owns them; they may be overwritten). The chunk is then moved back onto those bytes,
+   * so a message whose frames all arrive adjacent is a view too: no allocation, and only the bytes
+   * of its later chunks are copied (1 byte for a 4096-byte payload).
    */
-  push(body: Uint8Array): Uint8Array | null
+  push(body: Uint8Array, adjacent?: boolean): Uint8Array | null
   /** Bytes of an unfinished message held so far. */
   readonly pendingBytes: number
 }
 
 /**
  * A reassembler capped at `maxBytes` (default 131072, §3.5.3). `allocate` provides the buffer of a
- * multi-chunk message (default: a new Uint8Array). Held chunks are views of the pushed bodies.
+ * multi-chunk message that could not be assembled in place (default: a new Uint8Array). Held
+ * chunks are views of the pushed bodies.
  */
 export function createMessageAssembler(
   maxBytes = MAX_MESSAGE_BYTES,
   allocate: (length: number) => Uint8Array = (n) => new Uint8Array(n),
 ): MessageAssembler {
-  let parts: Uint8Array[] = []
+  let run: Uint8Array | null = null // the chunks so far, compacted in place into one view
+  let parts: Uint8Array[] = [] // or, once a chunk was not adjacent, the chunks to copy at the end
   let total = 0
-  function finish(last: Uint8Array): Uint8Array {
-    if (parts.length === 0) {
-      total = 0
-      return last
+
+  /** Move `chunk` back so that it directly follows `prefix` (same buffer, `chunk` after it). */
+  function compact(prefix: Uint8Array, chunk: Uint8Array): Uint8Array {
+    const base = prefix.byteOffset
+    const from = chunk.byteOffset - base
+    const span = new Uint8Array(prefix.buffer, base, from + chunk.length)
+    span.copyWithin(prefix.length, from, from + chunk.length)
+    return span.subarray(0, prefix.length + chunk.length)
+  }
+
+  function finish(): Uint8Array {
+    let out: Uint8Array
+    if (run !== null) out = run
+    else {
+      out = allocate(total)
+      let at = 0
+      for (const p of parts) {
+        out.set(p, at)
+        at += p.length
+      }
     }
-    const out = allocate(total)
-    let at = 0
-    for (const p of parts) {
-      out.set(p, at)
-      at += p.length
-    }
-    out.set(last, at)
+    run = null
     parts = []
     total = 0
     return out
   }
+
   return {
-    push(body) {
+    push(body, adjacent = false) {
       const flag = body[0]
       if (flag !== FLAG_MORE && flag !== FLAG_LAST) {
         throw new EgregoreError('DECODE_ERROR', `invalid continuation prefix: ${flag ?? 'none'}`)
@@ -127,10 +146,23 @@ export function createMessageAssembler(
           `assembled message too large: more than ${maxBytes} bytes`,
         )
       }
+      if (total === 0 && run === null && parts.length === 0) {
+        if (flag === FLAG_LAST) return chunk // a single-chunk message: a view, nothing held
+        run = chunk
+      } else if (
+        run !== null &&
+        adjacent &&
+        chunk.buffer === run.buffer &&
+        chunk.byteOffset >= run.byteOffset + run.length
+      ) {
+        run = compact(run, chunk)
+      } else {
+        if (run !== null) parts.push(run)
+        run = null
+        parts.push(chunk)
+      }
       total += chunk.length
-      if (flag === FLAG_LAST) return finish(chunk)
-      parts.push(chunk)
-      return null
+      return flag === FLAG_LAST ? finish() : null
     },
     get pendingBytes() {
       return total

@@ -60,6 +60,13 @@ export interface BoxDecryptor {
   openHeader(headerCt: Uint8Array): BoxHeader | null
   /** Decrypt `body` in place with the tag from its header. Throws `DECODE_ERROR` on a bad tag. */
   openBodyInPlace(body: Uint8Array, bodyTag: Uint8Array): void
+  /**
+   * `openHeader` without allocating: the body length, or -1 for goodbye. The body tag stays inside
+   * for `openFrameBody`, valid until the next header.
+   */
+  openFrameHeader(headerCt: Uint8Array): number
+  /** Decrypt `body` in place with the tag of the last `openFrameHeader`. */
+  openFrameBody(body: Uint8Array): void
   /** A copy of the nonce the next operation will use. */
   nextNonce(): Uint8Array
 }
@@ -140,7 +147,7 @@ export function createBoxEncryptor(
 
 function isZero(bytes: Uint8Array): boolean {
   let acc = 0
-  for (const b of bytes) acc |= b
+  for (let i = 0; i < bytes.length; i++) acc |= bytes[i] as number
   return acc === 0
 }
 
@@ -153,46 +160,51 @@ export function createBoxDecryptor(
   const onNonce = options.onNonce
   const headerPt = new Uint8Array(BOX_HEADER_PLAINTEXT_BYTES)
   const headerState: State = { buffer: headerPt, start: 0, end: BOX_HEADER_PLAINTEXT_BYTES }
+  const headerTag = headerPt.subarray(2)
+
+  function openFrameHeader(headerCt: Uint8Array): number {
+    if (headerCt.length !== BOX_HEADER_BYTES) {
+      throw new RangeError(`header: expected ${BOX_HEADER_BYTES} bytes, got ${headerCt.length}`)
+    }
+    onNonce?.(nonce)
+    try {
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(headerPt, null, headerCt, null, nonce, key)
+    } catch (cause) {
+      throw new EgregoreError('DECODE_ERROR', 'header decryption failed', { cause })
+    }
+    incrementNonce(nonce)
+    if (isZero(headerPt)) return -1
+    headerState.start = 0
+    return uint16be.decode(headerState)
+  }
+
+  function openBodyInPlace(body: Uint8Array, tag: Uint8Array): void {
+    onNonce?.(nonce)
+    try {
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+        body,
+        null,
+        body,
+        tag,
+        null,
+        nonce,
+        key,
+      )
+    } catch (cause) {
+      throw new EgregoreError('DECODE_ERROR', 'body decryption failed', { cause })
+    }
+    incrementNonce(nonce)
+  }
+
   return {
     openHeader(headerCt) {
-      if (headerCt.length !== BOX_HEADER_BYTES) {
-        throw new RangeError(`header: expected ${BOX_HEADER_BYTES} bytes, got ${headerCt.length}`)
-      }
-      onNonce?.(nonce)
-      try {
-        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-          headerPt,
-          null,
-          headerCt,
-          null,
-          nonce,
-          key,
-        )
-      } catch (cause) {
-        throw new EgregoreError('DECODE_ERROR', 'header decryption failed', { cause })
-      }
-      incrementNonce(nonce)
-      if (isZero(headerPt)) return null
+      if (openFrameHeader(headerCt) < 0) return null
       headerState.start = 0
       return boxHeader.decode(headerState)
     },
-    openBodyInPlace(body, tag) {
-      onNonce?.(nonce)
-      try {
-        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-          body,
-          null,
-          body,
-          tag,
-          null,
-          nonce,
-          key,
-        )
-      } catch (cause) {
-        throw new EgregoreError('DECODE_ERROR', 'body decryption failed', { cause })
-      }
-      incrementNonce(nonce)
-    },
+    openBodyInPlace,
+    openFrameHeader,
+    openFrameBody: (body) => openBodyInPlace(body, headerTag),
     nextNonce: () => Uint8Array.from(nonce),
   }
 }

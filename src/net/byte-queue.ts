@@ -15,6 +15,12 @@ export interface ByteQueue {
   skip(n: number): void
   /** Remove and return the first `n` bytes (`n ≤ length`): a view if contiguous, else a copy. */
   take(n: number): Uint8Array
+  /**
+   * The pushed chunk the last `take` returned a view of, or `null` when it returned a copy. Two
+   * takes with the same source lie in one chunk, so the bytes between them are stream bytes the
+   * queue owned and has consumed.
+   */
+  readonly lastTakeSource: Uint8Array | null
   /** Forget everything. */
   clear(): void
 }
@@ -25,6 +31,7 @@ export function createByteQueue(): ByteQueue {
   let head = 0 // index of the first live chunk
   let offset = 0 // bytes already consumed from chunks[head]
   let length = 0
+  let lastTakeSource: Uint8Array | null = null
 
   function advance(n: number): void {
     length -= n
@@ -63,6 +70,9 @@ export function createByteQueue(): ByteQueue {
     get length() {
       return length
     },
+    get lastTakeSource() {
+      return lastTakeSource
+    },
     push(chunk) {
       if (chunk.length === 0) return
       chunks.push(asView(chunk))
@@ -70,6 +80,15 @@ export function createByteQueue(): ByteQueue {
     },
     peekUint32be() {
       if (length < 4) throw new RangeError(`peekUint32be: only ${length} bytes buffered`)
+      const c = chunks[head] as Uint8Array
+      if (c.length - offset >= 4) {
+        return (
+          (c[offset] as number) * 0x1000000 +
+          (((c[offset + 1] as number) << 16) |
+            ((c[offset + 2] as number) << 8) |
+            (c[offset + 3] as number))
+        )
+      }
       return byteAt(0) * 0x1000000 + ((byteAt(1) << 16) | (byteAt(2) << 8) | byteAt(3))
     },
     skip(n) {
@@ -81,9 +100,11 @@ export function createByteQueue(): ByteQueue {
       const first = chunks[head]
       if (first !== undefined && first.length - offset >= n) {
         const view = first.subarray(offset, offset + n)
+        lastTakeSource = first
         advance(n)
         return view
       }
+      lastTakeSource = null
       const out = asView(Buffer.allocUnsafe(n))
       let filled = 0
       for (let k = head; filled < n; k++) {
@@ -97,6 +118,7 @@ export function createByteQueue(): ByteQueue {
       return out
     },
     clear() {
+      lastTakeSource = null
       chunks = []
       head = 0
       offset = 0

@@ -24,7 +24,10 @@ export interface FrameDecoderOptions extends BoxStreamOptions {
   readonly maxMessageBytes?: number
   /** Bytes already received (e.g. left over after the handshake); decoded first. */
   readonly queue?: ByteQueue
-  /** Buffers for multi-frame messages (default: new Uint8Array). */
+  /**
+   * Buffers for multi-frame messages whose frames span received chunks (default: new Uint8Array);
+   * frames within one chunk are reassembled in place.
+   */
   readonly allocate?: (length: number) => Uint8Array
 }
 
@@ -59,6 +62,7 @@ export function createFrameDecoder(
   let pendingLength = -1 // length of the frame being read, -1 while reading a prefix
   let framesRead = 0
   let goodbye = false
+  let lastSource: Uint8Array | null = null // the received chunk the previous frame was a view of
 
   /** One frame: 'goodbye', a message, null (incomplete message), or undefined (need bytes). */
   function decodeOne(): 'goodbye' | Uint8Array | null | undefined {
@@ -71,21 +75,26 @@ export function createFrameDecoder(
     }
     if (queue.length < pendingLength) return undefined
     const frame = queue.take(pendingLength)
+    // Frames taken as views of one received chunk are adjacent: the assembler may then build a
+    // multi-frame message in place over the consumed prefix and header bytes between them.
+    const source = queue.lastTakeSource
+    const adjacent = source !== null && source === lastSource
+    lastSource = source
     pendingLength = -1
     framesRead++
     checkFrameSize(frame.length)
-    const header = decryptor.openHeader(frame.subarray(0, BOX_HEADER_BYTES))
-    if (header === null) return 'goodbye'
-    if (frame.length - BOX_HEADER_BYTES !== header.bodyLength) {
+    const bodyLength = decryptor.openFrameHeader(frame.subarray(0, BOX_HEADER_BYTES))
+    if (bodyLength < 0) return 'goodbye'
+    if (frame.length - BOX_HEADER_BYTES !== bodyLength) {
       throw new EgregoreError(
         'DECODE_ERROR',
-        `body length mismatch: header says ${header.bodyLength}, frame carries ${frame.length - BOX_HEADER_BYTES}`,
+        `body length mismatch: header says ${bodyLength}, frame carries ${frame.length - BOX_HEADER_BYTES}`,
       )
     }
     const body = frame.subarray(BOX_HEADER_BYTES)
-    decryptor.openBodyInPlace(body, header.bodyTag)
+    decryptor.openFrameBody(body)
     if (body.length === 0) throw new EgregoreError('DECODE_ERROR', 'empty frame payload')
-    return assembler.push(body)
+    return assembler.push(body, adjacent)
   }
 
   return {

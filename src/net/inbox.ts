@@ -24,6 +24,8 @@ export interface Inbox {
   put(message: Uint8Array): void
   /** The next message, `null` once `end` was called and nothing is left, or the end error. */
   take(): Promise<Uint8Array | null>
+  /** The next message if one is queued now (no promise), else `undefined`. */
+  shift(): Uint8Array | undefined
   /** No more messages will come; waiting readers get `null` (or `error`). */
   end(error: Error | null): void
 }
@@ -54,21 +56,24 @@ export function createInbox(): Inbox {
       bytes += message.length + INBOX_ENTRY_OVERHEAD_BYTES
     },
     take() {
-      if (head < items.length) {
-        const m = items[head] as Uint8Array
-        head++
-        bytes -= m.length + INBOX_ENTRY_OVERHEAD_BYTES
-        if (head === items.length) {
-          items = []
-          head = 0
-        } else if (head > 1024 && head * 2 > items.length) {
-          items = items.slice(head) // amortised O(1) per message
-          head = 0
-        }
-        return Promise.resolve(m)
-      }
+      const m = this.shift()
+      if (m !== undefined) return Promise.resolve(m)
       if (ended) return endError === null ? Promise.resolve(null) : Promise.reject(endError)
       return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
+    },
+    shift() {
+      if (head === items.length) return undefined
+      const m = items[head] as Uint8Array
+      head++
+      bytes -= m.length + INBOX_ENTRY_OVERHEAD_BYTES
+      if (head === items.length) {
+        items = []
+        head = 0
+      } else if (head > 1024 && head * 2 > items.length) {
+        items = items.slice(head) // amortised O(1) per message
+        head = 0
+      }
+      return m
     },
     end(error) {
       if (ended) return

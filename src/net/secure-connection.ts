@@ -98,7 +98,7 @@ export function createSecureConnection(
     ...(onNonce === undefined ? {} : { onNonce: (n: Uint8Array) => onNonce(n, 'receive') }),
     ...(options.queue === undefined ? {} : { queue: options.queue }),
   })
-  const writer = createFrameWriter(socket, encryptor, { highWaterMarkBytes: sendHwm, allocate })
+  const writer = createFrameWriter(socket, encryptor, { highWaterMarkBytes: sendHwm })
   const inbox = createInbox()
   const remoteAddress = socket.remoteAddress
   const remotePort = socket.remotePort
@@ -204,9 +204,8 @@ export function createSecureConnection(
     resolveClosed(failed)
   }
 
-  async function send(payload: Uint8Array): Promise<void> {
-    if (!writeOpen) throw closedError()
-    await writer.send(payload)
+  function send(payload: Uint8Array): Promise<void> {
+    return writeOpen ? writer.send(payload) : Promise.reject(closedError())
   }
 
   async function close(): Promise<void> {
@@ -239,6 +238,16 @@ export function createSecureConnection(
     return p
   }
 
+  /** A message already queued, without a promise of its own (the async iterator's fast path). */
+  const receiveQueued = (): Uint8Array | undefined => {
+    const m = inbox.shift()
+    if (m !== undefined && paused && !readDone && inbox.bytes <= hwm / 2) {
+      setPaused(false)
+      updateTimer() // only resuming changes what the read timer watches: nobody waits here
+    }
+    return m
+  }
+
   return {
     role: handshake.role,
     remoteId: handshake.remoteId,
@@ -264,10 +273,13 @@ export function createSecureConnection(
     },
     [Symbol.asyncIterator]() {
       return {
-        next: () =>
-          receive().then((m): IteratorResult<Uint8Array, undefined> =>
-            m === null ? { done: true, value: undefined } : { done: false, value: m },
-          ),
+        next: (): Promise<IteratorResult<Uint8Array, undefined>> => {
+          const m = receiveQueued()
+          if (m !== undefined) return Promise.resolve({ done: false, value: m })
+          return receive().then((r): IteratorResult<Uint8Array, undefined> =>
+            r === null ? { done: true, value: undefined } : { done: false, value: r },
+          )
+        },
       }
     },
   }

@@ -79,6 +79,22 @@ describe('secure transport over TCP', () => {
     assert.equal(received, total)
   })
 
+  test('a burst of messages over TCP: every message kept by the reader stays intact', async (t) => {
+    const { client, server } = await connectPair(t)
+    // Multi-frame messages arrive in batches of many frames per socket read and are assembled
+    // in place; none may be overwritten by the decoding of later ones.
+    const sizes = [4096, 4095, 1, 0, 8191, 12000, 4097, 70000]
+    const sent = Array.from({ length: 400 }, (_, k) =>
+      Uint8Array.from({ length: sizes[k % sizes.length] as number }, (_, i) => (i * 31 + k) & 0xff),
+    )
+    const sending = Promise.all(sent.map((m) => client.send(m))).then(() => client.close())
+    const kept: Uint8Array[] = []
+    for await (const m of server) kept.push(m)
+    await sending
+    assert.equal(kept.length, sent.length)
+    for (const [k, m] of kept.entries()) assert.deepEqual(m, sent[k], `message ${k}`)
+  })
+
   test('connection limit: extra connections are closed at once; slots come back', async (t) => {
     const s = await startServer(t, { maxConnections: 1 })
     const first = await dial(t, s.port)

@@ -188,4 +188,41 @@ describe('reassembly (§3.5.3)', () => {
     )
     assert.ok(pushed <= MAX_MESSAGE_BYTES)
   })
+
+  test('adjacent chunks are compacted in place: the message is a view of their buffer', () => {
+    // [flag 1, a b c][consumed: x x x][flag 0, d e]
+    const buf = Uint8Array.of(1, 10, 11, 12, 99, 99, 99, 0, 13, 14, 77)
+    const a = createMessageAssembler()
+    assert.equal(a.push(buf.subarray(0, 4)), null)
+    const m = a.push(buf.subarray(7, 10), true)
+    assert.deepEqual(m, Uint8Array.of(10, 11, 12, 13, 14))
+    assert.equal(m?.buffer, buf.buffer)
+    assert.equal(m?.byteOffset, 1)
+    assert.equal(buf[10], 77) // nothing past the last chunk is touched
+    assert.equal(a.pendingBytes, 0)
+  })
+
+  test('without the adjacency promise, or across buffers, chunks are copied', () => {
+    const buf = Uint8Array.of(1, 10, 11, 99, 0, 12)
+    const m1 = createMessageAssembler()
+    m1.push(buf.subarray(0, 3))
+    const r1 = m1.push(buf.subarray(4, 6))
+    assert.deepEqual(r1, Uint8Array.of(10, 11, 12))
+    assert.notEqual(r1?.buffer, buf.buffer)
+    assert.deepEqual([...buf], [1, 10, 11, 99, 0, 12]) // the input is left alone
+    const m2 = createMessageAssembler()
+    m2.push(buf.subarray(0, 3))
+    const r2 = m2.push(Uint8Array.of(0, 12), true) // another buffer: the promise cannot hold
+    assert.deepEqual(r2, Uint8Array.of(10, 11, 12))
+    assert.notEqual(r2?.buffer, buf.buffer)
+  })
+
+  test('a run assembled in place continues as a copy once a chunk is not adjacent', () => {
+    const buf = Uint8Array.of(1, 10, 11, 99, 1, 12, 0)
+    const a = createMessageAssembler()
+    a.push(buf.subarray(0, 3))
+    assert.equal(a.push(buf.subarray(4, 6), true), null)
+    assert.deepEqual(a.push(Uint8Array.of(0, 13, 14), true), Uint8Array.of(10, 11, 12, 13, 14))
+    assert.equal(a.pendingBytes, 0)
+  })
 })

@@ -88,7 +88,7 @@ describe('frame decoder', () => {
     assert.deepEqual(got, [Uint8Array.of(7)])
   })
 
-  test('a multi-frame message uses the given allocator for its buffer', () => {
+  test('a multi-frame message whose frames span received chunks uses the given allocator', () => {
     const sizes: number[] = []
     const d = createFrameDecoder(keys, {
       allocate: (n) => {
@@ -96,10 +96,58 @@ describe('frame decoder', () => {
         return new Uint8Array(n)
       },
     })
-    d.push(Uint8Array.from(encodeMessage(createBoxEncryptor(keys), new Uint8Array(5000).fill(1))))
+    const payload = Uint8Array.from({ length: 5000 }, (_, i) => i % 251)
+    const wire = encodeMessage(createBoxEncryptor(keys), payload)
+    const firstFrame = 4 + 34 + 4096
+    d.push(wire.slice(0, firstFrame)) // frame 1 in one chunk, frame 2 in the next
+    d.push(wire.slice(firstFrame))
     let got: Uint8Array | undefined
     d.decode((m) => (got = m))
     assert.deepEqual(sizes, [5000])
-    assert.equal(got?.length, 5000)
+    assert.deepEqual(got, payload)
+  })
+
+  test('multi-frame messages within one received chunk are assembled in place, never overwritten', () => {
+    const sizes: number[] = []
+    const d = createFrameDecoder(keys, {
+      allocate: (n) => {
+        sizes.push(n)
+        return new Uint8Array(n)
+      },
+    })
+    const payloads = [4096, 5000, 12000, 4095, 1, 0, 4096, 8190, 8191].map((n, k) =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 0xff),
+    )
+    const enc = createBoxEncryptor(keys)
+    const chunk = Uint8Array.from(payloads.flatMap((p) => [...encodeMessage(enc, p)]))
+    d.push(chunk)
+    const got: Uint8Array[] = []
+    d.decode((m) => got.push(m))
+    assert.deepEqual(sizes, []) // no message needed a buffer of its own
+    for (const m of got) assert.equal(m.buffer, chunk.buffer) // views of the received chunk
+    // Checked after the whole chunk was decoded: later messages did not overwrite earlier ones.
+    assert.deepEqual(got, payloads)
+  })
+
+  test('a message whose last frame spans chunks falls back to a copy, other messages stay views', () => {
+    const sizes: number[] = []
+    const d = createFrameDecoder(keys, {
+      allocate: (n) => {
+        sizes.push(n)
+        return new Uint8Array(n)
+      },
+    })
+    const payloads = [Uint8Array.of(9, 8, 7), new Uint8Array(10000).fill(5), Uint8Array.of(1)]
+    const enc = createBoxEncryptor(keys)
+    const wire = Uint8Array.from(payloads.flatMap((p) => [...encodeMessage(enc, p)]))
+    const cut = 4 + 34 + 4 + 2 * (4 + 34 + 4096) + 100 // inside the third frame of message 2
+    const first = wire.slice(0, cut)
+    d.push(first)
+    d.push(wire.slice(cut))
+    const got: Uint8Array[] = []
+    d.decode((m) => got.push(m))
+    assert.deepEqual(sizes, [10000])
+    assert.equal(got[0]?.buffer, first.buffer)
+    assert.deepEqual(got, payloads)
   })
 })
