@@ -83,3 +83,31 @@ export function egregoreError(code: ErrorCode): (err: unknown) => boolean {
     return true
   }
 }
+
+/** A vector file's tests for one kind of entry, or `null` when the entry is of no known kind. */
+export type Dispatch = (entry: VectorEntry) => ((entry: VectorEntry) => void) | null
+
+/**
+ * Register a `describe` per entry of a vector file, chosen by `dispatch`, and a final test that
+ * fails if any entry was left unchecked (the compatibility contract covers every entry).
+ */
+export function checkEveryEntry(
+  file: string,
+  entries: readonly VectorEntry[],
+  dispatch: Dispatch,
+  describeFn: (name: string, fn: () => void) => unknown,
+  testFn: (name: string, fn: () => void) => unknown,
+): void {
+  const unhandled: string[] = []
+  entries.forEach((e, i) => {
+    const run = dispatch(e)
+    if (run === null) {
+      unhandled.push(e.description)
+      return
+    }
+    describeFn(`${file} #${i}: ${e.description.slice(0, 90)}`, () => run(e))
+  })
+  testFn(`every entry of ${file} is checked`, () => {
+    assert.deepEqual(unhandled, [])
+  })
+}

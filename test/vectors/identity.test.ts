@@ -27,6 +27,7 @@ import {
   loadVectors,
   str,
   type VectorEntry,
+  checkEveryEntry,
 } from '../helpers/vectors.js'
 
 const entries = loadVectors(new URL('./identity.json', import.meta.url))
@@ -141,19 +142,4 @@ function dispatch(e: VectorEntry): ((e: VectorEntry) => void) | null {
   return null
 }
 
-let handled = 0
-const unhandled: string[] = []
-entries.forEach((e, i) => {
-  const run = dispatch(e)
-  if (run === null) {
-    unhandled.push(e.description)
-    return
-  }
-  handled++
-  describe(`identity.json #${i}: ${e.description}`, () => run(e))
-})
-
-test('every entry of identity.json is checked', () => {
-  assert.deepEqual(unhandled, [])
-  assert.equal(handled, entries.length)
-})
+checkEveryEntry('identity.json', entries, dispatch, describe, test)

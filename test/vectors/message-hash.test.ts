@@ -20,6 +20,7 @@ import {
   loadVectors,
   str,
   type VectorEntry,
+  checkEveryEntry,
 } from '../helpers/vectors.js'
 
 const entries = loadVectors(new URL('./message-hash.json', import.meta.url))
@@ -110,19 +111,4 @@ function dispatch(e: VectorEntry): ((e: VectorEntry) => void) | null {
   return null
 }
 
-let handled = 0
-const unhandled: string[] = []
-entries.forEach((e, i) => {
-  const run = dispatch(e)
-  if (run === null) {
-    unhandled.push(e.description)
-    return
-  }
-  handled++
-  describe(`message-hash.json #${i}: ${e.description}`, () => run(e))
-})
-
-test('every entry of message-hash.json is checked', () => {
-  assert.deepEqual(unhandled, [])
-  assert.equal(handled, entries.length)
-})
+checkEveryEntry('message-hash.json', entries, dispatch, describe, test)
