@@ -50,6 +50,29 @@ function buildFeeds(authors: number, perAuthor: number, seed: number): Message[]
   return out
 }
 
+/** A feed engine on a fresh on-disk database, set up as the daemon does; `close` removes it. */
+async function openBenchEngine(label: string, threads: number, seedByte: number) {
+  const dir = tempDir(label)
+  const path = join(dir.path, 'egregore.db')
+  const db = openDatabase(path)
+  const checkpointer = startCheckpointer(path)
+  const store = createMessageStore(db)
+  const verifier = createVerifierPool({ threads })
+  const engine = createFeedEngine({
+    store,
+    identity: identityFromSeed(new Uint8Array(32).fill(seedByte)),
+    verifier,
+  })
+  const close = async (): Promise<void> => {
+    await engine.close()
+    await verifier.close()
+    await checkpointer.stop()
+    db.close()
+    dir.cleanup()
+  }
+  return Promise.resolve({ engine, store, close })
+}
+
 /** Interleave feeds the way a sync delivers them: author by author, in batches. */
 async function benchIngest(figures: Figure[]): Promise<void> {
   const messages = buildFeeds(40, 1000, 1)
@@ -59,17 +82,8 @@ async function benchIngest(figures: Figure[]): Promise<void> {
   for (const it of items) verify(it.publicKey, it.message, it.signature)
   const rawRate = items.length / ((nowMs() - t0) / 1000)
 
-  const dir = tempDir('ingest')
-  const db = openDatabase(join(dir.path, 'egregore.db'))
-  const checkpointer = startCheckpointer(join(dir.path, 'egregore.db'))
-  const store = createMessageStore(db)
   const threads = Number(process.env['VERIFY_THREADS'] ?? Math.max(1, availableParallelism() - 1))
-  const verifier = createVerifierPool({ threads })
-  const engine = createFeedEngine({
-    store,
-    identity: identityFromSeed(new Uint8Array(32).fill(9)),
-    verifier,
-  })
+  const { engine, close } = await openBenchEngine('ingest', threads, 9)
   const batch = 500
   const t1 = nowMs()
   const inFlight: Promise<unknown>[] = []
@@ -85,11 +99,7 @@ async function benchIngest(figures: Figure[]): Promise<void> {
   const ingestRate = messages.length / ((nowMs() - t1) / 1000)
   if (stored !== messages.length)
     throw new Error(`ingest bench stored ${stored} of ${messages.length}`)
-  await engine.close()
-  await verifier.close()
-  await checkpointer.stop()
-  db.close()
-  dir.cleanup()
+  await close()
   figures.push({
     name: 'raw Ed25519 verify (1 core, sodium-native)',
     value: `${fmt(rawRate)} sig/s`,
@@ -102,16 +112,7 @@ async function benchIngest(figures: Figure[]): Promise<void> {
 }
 
 async function benchPublish(figures: Figure[]): Promise<void> {
-  const dir = tempDir('publish')
-  const db = openDatabase(join(dir.path, 'egregore.db'))
-  const checkpointer = startCheckpointer(join(dir.path, 'egregore.db'))
-  const store = createMessageStore(db)
-  const verifier = createVerifierPool({ threads: 1 })
-  const engine = createFeedEngine({
-    store,
-    identity: identityFromSeed(new Uint8Array(32).fill(3)),
-    verifier,
-  })
+  const { engine, close } = await openBenchEngine('publish', 1, 3)
   const content = (i: number) =>
     fromPlainJson({
       type: 'insight',
@@ -131,11 +132,7 @@ async function benchPublish(figures: Figure[]): Promise<void> {
     }),
   )
   const concRate = (callers * perCaller) / ((nowMs() - t) / 1000)
-  await engine.close()
-  await verifier.close()
-  await checkpointer.stop()
-  db.close()
-  dir.cleanup()
+  await close()
   figures.push({
     name: 'publish, sequential (each awaited, durable on return)',
     value: `${fmt(seqRate)} msg/s`,
@@ -150,16 +147,11 @@ async function benchPublish(figures: Figure[]): Promise<void> {
 async function benchSearch(figures: Figure[]): Promise<void> {
   const total = 100_000
   const messages = buildFeeds(100, total / 100, 2)
-  const dir = tempDir('search')
-  const db = openDatabase(join(dir.path, 'egregore.db'))
-  const checkpointer = startCheckpointer(join(dir.path, 'egregore.db'))
-  const store = createMessageStore(db)
-  const verifier = createVerifierPool({ threads: Math.max(1, availableParallelism() - 1) })
-  const engine = createFeedEngine({
-    store,
-    identity: identityFromSeed(new Uint8Array(32).fill(4)),
-    verifier,
-  })
+  const { engine, store, close } = await openBenchEngine(
+    'search',
+    Math.max(1, availableParallelism() - 1),
+    4,
+  )
   for (let i = 0; i < messages.length; i += 1000)
     await engine.ingestMany(messages.slice(i, i + 1000))
   const random = rng(3)
@@ -182,11 +174,7 @@ async function benchSearch(figures: Figure[]): Promise<void> {
     latencies.push(nowMs() - t)
   }
   latencies.sort((a, b) => a - b)
-  await engine.close()
-  await verifier.close()
-  await checkpointer.stop()
-  db.close()
-  dir.cleanup()
+  await close()
   figures.push({
     name: `search over ${fmt(total)} messages (${queries.length} queries: words, pairs, phrases, prefixes; ${fmt(hits / queries.length, 1)} hits avg)`,
     value: `p50 ${fmt(percentile(latencies, 50), 2)} ms, p95 ${fmt(percentile(latencies, 95), 2)} ms, p99 ${fmt(percentile(latencies, 99), 2)} ms`,
