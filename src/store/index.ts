@@ -1,15 +1,14 @@
 /** Layer 3: SQLite storage (PROTOCOL.md §6). */
 export { openDatabase, type Db, type OpenOptions, type SyncMode } from './database.js'
+export { createMessageStore, type MessageStore } from './message-store.js'
 export {
-  createMessageStore,
   clampLimit,
-  type MessageStore,
+  MAX_RANKED_MATCHES,
   type FeedQuery,
   type SearchQuery,
   type SearchPage,
-  MAX_RANKED_MATCHES,
   type StoreCounts,
-} from './message-store.js'
+} from './message-queries.js'
 export { toFtsQuery } from './search.js'
 export { startCheckpointer, type Checkpointer, WAL_BACKSTOP_PAGES } from './checkpointer.js'
 export {
