@@ -23,6 +23,10 @@ async function startDaemon(dataDir: string): Promise<{ child: ChildProcess; port
       dataDir,
       '--port',
       '0',
+      '--gossip-port',
+      '0',
+      '--gossip-bind',
+      '127.0.0.1',
       '--log-level',
       'info', // the "node ready" line carries the bound port
     ],

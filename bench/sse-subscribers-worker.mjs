@@ -34,7 +34,9 @@ await Promise.all(
           const line = data.toString('utf8', at, end)
           const k = line.indexOf(sentKey)
           if (k >= 0) {
-            const sent = Number(line.slice(k + sentKey.length, line.indexOf('"', k + sentKey.length)))
+            const sent = Number(
+              line.slice(k + sentKey.length, line.indexOf('"', k + sentKey.length)),
+            )
             if (sent > 0) latencies.push(absoluteNow() - sent) // 0: a warm-up message
           }
         }

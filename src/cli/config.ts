@@ -16,6 +16,10 @@ import { LOG_LEVELS, type LogLevel } from './logger.js'
 export const CONFIG_KEYS = [
   'data-dir',
   'port',
+  'gossip-port',
+  'gossip-bind',
+  'network-key',
+  'gossip-interval-secs',
   'passphrase',
   'peer',
   'hook-on-message',
@@ -119,10 +123,20 @@ export function resolveDaemonConfig(
   const filterType = str('--hook-filter-type', pick('hook-filter-type'))
   const apiToken = str('--api-token', pick('api-token', env['EGREGORE_API_TOKEN']))
 
+  const port = int('--port', pick('port'), 0, 65535) ?? 7654
+  const gossipPort = int('--gossip-port', pick('gossip-port'), 0, 65535) ?? 7655
+  if (port !== 0 && port === gossipPort) throw configError('--port and --gossip-port must differ')
+  const gossipBind = str('--gossip-bind', pick('gossip-bind')) ?? '0.0.0.0'
+  if (!/^[0-9a-fA-F.:]+$/.test(gossipBind)) throw configError('--gossip-bind must be an IP address')
+  const networkKey = str('--network-key', pick('network-key')) ?? 'egregore-network-v1'
+  const intervalSecs = int('--gossip-interval-secs', pick('gossip-interval-secs'), 1, 86400) ?? 300
+
   const node: NodeConfig = {
     dataDir: dataDirFlag ?? str('data-dir', file['data-dir']) ?? './data',
     passphrase: bool('--passphrase', pick('passphrase')) ?? false,
-    port: int('--port', pick('port'), 0, 65535) ?? 7654,
+    port,
+    gossip: { bind: gossipBind, port: gossipPort, networkKey, intervalSecs },
+    syncIntervalSecs: intervalSecs,
     peers,
     maxSseClients: int('--max-sse-clients', pick('max-sse-clients'), 1, 1_000_000) ?? 1024,
     sync,

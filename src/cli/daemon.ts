@@ -38,6 +38,10 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
         identity: node.identity.id,
         dataDir: config.node.dataDir,
         http: `127.0.0.1:${node.httpPort()}`,
+        gossip:
+          node.gossip === undefined
+            ? null
+            : `${config.node.gossip?.bind ?? ''}:${node.gossip.port()}`,
         configFile: config.configFile,
         created: node.createdIdentity,
         ...node.store.counts(),

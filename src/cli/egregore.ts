@@ -43,7 +43,17 @@ export function buildProgram(): Command {
       '--passphrase',
       'keep the secret key encrypted at rest (Argon2id); prompts, or reads EGREGORE_PASSPHRASE',
     )
-    .option('--peer <host:port>', 'static gossip peer (repeatable); listed by /v1/peers', collect)
+    .option('--peer <host:port>', 'static gossip peer, synced every cycle (repeatable)', collect)
+    .option('--gossip-port <port>', 'gossip TCP port; 0 lets the OS choose (default: 7655)')
+    .option(
+      '--gossip-bind <addr>',
+      'gossip listen address (default: 0.0.0.0, reachable from other hosts; 127.0.0.1 keeps it local)',
+    )
+    .option(
+      '--network-key <string>',
+      'network isolation key; nodes on other keys cannot connect (default: egregore-network-v1)',
+    )
+    .option('--gossip-interval-secs <n>', 'seconds between sync cycles (default: 300)')
     .option(
       '--hook-on-message <path>',
       'executable run for each stored message, message JSON on stdin (no shell)',

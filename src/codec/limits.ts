@@ -74,3 +74,35 @@ export const MAX_INCOMING_CONNECTIONS = 64
 export const PRIVATE_BOX_NONCE_BYTES = 12
 export const PRIVATE_BOX_ENTRY_BYTES = 48
 export const PRIVATE_BOX_MAX_RECIPIENTS = 255
+/** Largest gossip document accepted by the decoder: one application message (§3.5.3, §4.1 rule 1). */
+export const MAX_GOSSIP_MESSAGE_BYTES = MAX_MESSAGE_BYTES
+/** Want requests sent, and considered when received; the rest are dropped (§4.4, §4.5). */
+export const MAX_WANT_REQUESTS = 500
+/** Messages considered per received `messages` document; the rest are dropped (§4.6). */
+export const MAX_MESSAGES_PER_DOCUMENT = 200
+/** Peer observations sent in our `have`, and considered when received (§4.3.1, §4.12). */
+export const MAX_PEER_OBSERVATIONS = 500
+/** Messages per page when serving a want (§4.5). */
+export const SERVE_PAGE_SIZE = 50
+/** `messages` batch packing: start size, per-message overhead, flush threshold (§4.5). */
+export const BATCH_START_BYTES = 40
+export const BATCH_MESSAGE_OVERHEAD_BYTES = 2
+export const BATCH_FLUSH_BYTES = 3800
+/** Messages served, and considered when receiving, per connection and direction (§4.5, §4.6). */
+export const MAX_MESSAGES_PER_CONNECTION = 10000
+/** Received messages handed to ingest in one call while a pull exchange runs. */
+export const PULL_INGEST_BATCH = 500
+/** Default gossip sync interval (§4.10). */
+export const DEFAULT_SYNC_INTERVAL_SECS = 300
+/** Peers synced at once per cycle (§4.10). */
+export const MAX_CONCURRENT_SYNCS = 8
+/** Outgoing sync budget and TCP connect timeout (§4.10). */
+export const OUTGOING_SYNC_BUDGET_MS = 60000
+export const CONNECT_TIMEOUT_MS = 10000
+/** Server wait for `subscribe` after the pull exchange (§4.7.1). */
+export const SUBSCRIBE_WAIT_MS = 500
+/** Backoff after consecutive failures: base and cap, full jitter (§4.10). */
+export const BACKOFF_BASE_MS = 5000
+export const BACKOFF_CAP_MS = 300000
+/** Immediate catch-up syncs with one peer before waiting for the next cycle. */
+export const MAX_CATCH_UP_ROUNDS = 100

@@ -30,6 +30,7 @@ import {
   type StateStore,
   type SyncMode,
 } from '../store/index.js'
+import { createGossip, type Gossip } from './gossip.js'
 import { loadOrCreateIdentity } from './identity-files.js'
 
 /** Hook settings (`--hook-*`, PROTOCOL.md §7.8). */
@@ -47,8 +48,14 @@ export interface NodeConfig {
   readonly passphrase: boolean
   /** HTTP API port on 127.0.0.1 (0: let the OS choose). Default 7654. */
   readonly port?: number
-  /** Gossip port reported by status until the gossip server exists (issue #5). Default 7655. */
-  readonly gossipPort?: number
+  /** Gossip server and sync loop (§4); absent: the node does not replicate (library use, tests). */
+  readonly gossip?: {
+    readonly bind: string
+    /** 0 lets the OS choose. */
+    readonly port: number
+    readonly networkKey: string
+    readonly intervalSecs: number
+  }
   /** `--peer` addresses. */
   readonly peers?: readonly string[]
   readonly apiToken?: string
@@ -76,6 +83,8 @@ export interface EgregoreNode {
   readonly store: MessageStore
   readonly state: StateStore
   readonly service: NodeService
+  /** The gossip server and sync loop, when configured. */
+  readonly gossip: Gossip | undefined
   /** True when a new identity was generated at this start. */
   readonly createdIdentity: boolean
   /** The bound HTTP port (after `start`). */
@@ -128,12 +137,19 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     info: {
       version: config.version ?? '0.0.0',
       httpPort: () => boundPort,
-      gossipPort: () => config.gossipPort ?? 7655,
+      gossipPort: () => gossip?.port() ?? 7655,
       cliPeers: config.peers ?? [],
       startedAtMs,
       syncIntervalSecs: config.syncIntervalSecs ?? 300,
     },
   })
+  const gossip: Gossip | undefined =
+    config.gossip === undefined
+      ? undefined
+      : createGossip(
+          { identity, engine, store, state, clock, log: log.child({ ns: 'egregore:gossip' }) },
+          { ...config.gossip, peers: config.peers ?? [] },
+        )
   const hooks: HookRunner | null =
     config.hooks?.hookPath === undefined && config.hooks?.webhookUrl === undefined
       ? null
@@ -165,6 +181,7 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     store,
     state,
     service,
+    gossip,
     createdIdentity: created,
     httpPort: () => boundPort,
     async start() {
@@ -172,10 +189,12 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
       await app.listen({ host: '127.0.0.1', port: config.port ?? 7654 })
       const address = app.server.address()
       if (address !== null && typeof address === 'object') boundPort = address.port
+      await gossip?.start()
     },
     async stop() {
       if (stopped) return
       stopped = true
+      await gossip?.stop()
       sse.closeAll()
       await app.close()
       unsubscribeHooks()

@@ -57,6 +57,9 @@ export function createStateStore(db: Db) {
     ),
     addLan: db.prepare(`INSERT OR IGNORE INTO peers (address, source) VALUES (?, 'lan')`),
     removePeer: db.prepare('DELETE FROM peers WHERE address = ?'),
+    recordSync: db.prepare(
+      'UPDATE peers SET public_id = ?, last_connected = ?, last_synced = ? WHERE address = ?',
+    ),
     knownWithAddress: db.prepare(
       `SELECT public_id AS publicId, address, nickname, private, authorized, first_seen AS firstSeen,
               last_connected AS lastConnected, last_synced AS lastSynced
@@ -92,6 +95,10 @@ export function createStateStore(db: Db) {
     /** Add a LAN-discovered peer unless the address is already known. */
     addLanPeer: (address: string): void => void s.addLan.run(address),
     removePeer: (address: string): void => void s.removePeer.run(address),
+    /** After a successful sync (§4.10): the peer's verified ID and the times, if it is a row. */
+    recordSync(address: string, publicId: string, at: string): void {
+      s.recordSync.run(publicId, at, at, address)
+    },
     /** Authorised known peers that have an address (relay registrations, §7.4 peer list). */
     listKnownPeersWithAddress: (): KnownPeerRow[] =>
       (s.knownWithAddress.all() as Record<string, unknown>[]).map(toKnown),

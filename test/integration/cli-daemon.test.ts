@@ -13,7 +13,12 @@ async function startAndStop(
   env: NodeJS.ProcessEnv = {},
 ): Promise<string> {
   // Port 0: tests run in parallel and must not collide on the default 7654.
-  const proc = runTs(t, BIN, [...args, '--port', '0'], env)
+  const proc = runTs(
+    t,
+    BIN,
+    [...args, '--port', '0', '--gossip-port', '0', '--gossip-bind', '127.0.0.1'],
+    env,
+  )
   const ready = await proc.waitForLine(/node ready/)
   proc.child.kill('SIGTERM')
   assert.equal(await proc.exited, 0, proc.output().stderr)
@@ -85,7 +90,10 @@ test('rejects invalid flag values with exit code 2 and a clear error', async (t)
 
 test('reads a YAML config file; flags override it; unknown keys are refused', async (t) => {
   const dir = tempDir(t)
-  writeFileSync(join(dir, 'config.yaml'), 'port: 0\nlog-level: info\nmax-sse-clients: 3\n')
+  writeFileSync(
+    join(dir, 'config.yaml'),
+    'port: 0\ngossip-port: 0\ngossip-bind: 127.0.0.1\nlog-level: info\nmax-sse-clients: 3\n',
+  )
   const proc = runTs(t, BIN, ['--data-dir', dir])
   const ready = JSON.parse(await proc.waitForLine(/node ready/)) as {
     configFile: string

@@ -1,0 +1,238 @@
+/**
+ * The pull exchange (PROTOCOL.md §4.3–4.6) over an abstract document channel: have → have →
+ * want → messages… → done, in both directions. Knows no sockets; node/ hands it a channel.
+ */
+import {
+  BATCH_FLUSH_BYTES,
+  BATCH_MESSAGE_OVERHEAD_BYTES,
+  BATCH_START_BYTES,
+  MAX_MESSAGES_PER_CONNECTION,
+  MAX_WANT_REQUESTS,
+  PULL_INGEST_BATCH,
+  SERVE_PAGE_SIZE,
+  isFeedId,
+  utf8Length,
+} from '../codec/index.js'
+import { EgregoreError } from '../errors.js'
+import type { FeedStore, IngestResult, Message } from '../feed/index.js'
+import type { Logger } from '../log.js'
+import type {
+  FeedRequest,
+  GossipMessage,
+  Have,
+  OutgoingGossipMessage,
+  WireMessageText,
+} from './gossip-types.js'
+
+/** Documents to and from one peer. `receive` gives `null` when the peer closed (goodbye/EOF). */
+export interface DocumentChannel {
+  send(doc: OutgoingGossipMessage): Promise<void>
+  receive(): Promise<GossipMessage | null>
+}
+
+export interface PullDeps {
+  readonly feeds: FeedStore
+  /** The engine's batched ingest; `origin` is the peer identity. */
+  readonly ingest: (messages: readonly Message[], origin: string) => Promise<IngestResult[]>
+  /** The follow filter, read once per exchange (§4.9); must fail closed on errors. */
+  readonly followFilter: () => (author: string) => boolean
+  readonly log: Logger
+}
+
+/** What one exchange did; `moreAvailable` asks the sync loop for an immediate catch-up (§4.10). */
+export interface PullOutcome {
+  readonly sent: number
+  readonly considered: number
+  readonly stored: number
+  readonly moreAvailable: boolean
+}
+
+function protocolError(phase: string, got: GossipMessage | null): EgregoreError {
+  return new EgregoreError(
+    'DECODE_ERROR',
+    `pull exchange (${phase}): unexpected ${got === null ? 'close' : `'${got.type}'`}`,
+  )
+}
+
+/** Our `have` (§4.3.1): every feed we hold, without follow filtering. */
+export function buildHave(feeds: FeedStore): OutgoingGossipMessage {
+  return {
+    type: 'have',
+    feeds: feeds
+      .feedSummaries()
+      .map((f) => ({ author: f.author, latestSequence: f.latestSequence })),
+    peerObservations: [],
+    subscribedTopics: [],
+  }
+}
+
+/** Wants from the peer's `have` (§4.4): contiguous-based, so gaps are backfilled. */
+export function computeWants(
+  have: Have,
+  feeds: FeedStore,
+  passes: (author: string) => boolean,
+): FeedRequest[] {
+  const seen = new Set<string>()
+  const out: FeedRequest[] = []
+  for (const f of have.feeds) {
+    if (seen.has(f.author) || !isFeedId(f.author) || !passes(f.author)) continue
+    seen.add(f.author)
+    const ours = feeds.contiguousSequence(f.author)
+    if (f.latestSequence > ours) out.push({ author: f.author, afterSequence: ours })
+    if (out.length === MAX_WANT_REQUESTS) break
+  }
+  return out
+}
+
+/** Serve a want (§4.5): pages of 50, batches under 3800 bytes, at most 10000 messages; then done. */
+export async function serveWant(
+  channel: DocumentChannel,
+  requests: readonly FeedRequest[],
+  feeds: FeedStore,
+): Promise<number> {
+  let sent = 0
+  for (const r of requests.slice(0, MAX_WANT_REQUESTS)) {
+    if (!isFeedId(r.author)) continue
+    let after = r.afterSequence
+    for (;;) {
+      const page = feeds.messagesAfter(r.author, after, SERVE_PAGE_SIZE)
+      let batch: WireMessageText[] = []
+      let size = BATCH_START_BYTES
+      for (const m of page) {
+        const bytes = utf8Length(m.wireText) + BATCH_MESSAGE_OVERHEAD_BYTES
+        if (batch.length > 0 && size + bytes > BATCH_FLUSH_BYTES) {
+          await channel.send({ type: 'messages', messages: batch })
+          batch = []
+          size = BATCH_START_BYTES
+        }
+        batch.push({ wireText: m.wireText })
+        size += bytes
+      }
+      if (batch.length > 0) await channel.send({ type: 'messages', messages: batch })
+      sent += page.length
+      const last = page.at(-1)
+      if (
+        last === undefined ||
+        page.length < SERVE_PAGE_SIZE ||
+        sent >= MAX_MESSAGES_PER_CONNECTION
+      )
+        break
+      after = last.sequence
+    }
+    if (sent >= MAX_MESSAGES_PER_CONNECTION) break
+  }
+  await channel.send({ type: 'done' })
+  return sent
+}
+
+/**
+ * Receive messages until `done` (§4.6): only authors we asked for are ingested; at most 10000
+ * are considered. Ingest runs in batches while reading continues.
+ */
+export async function receiveMessages(
+  channel: DocumentChannel,
+  wanted: ReadonlySet<string>,
+  deps: PullDeps,
+  peerId: string,
+): Promise<{ considered: number; stored: number; capped: boolean; closed: boolean }> {
+  let considered = 0
+  let stored = 0
+  let dropped = 0
+  let pending: Message[] = []
+  const inFlight: Promise<void>[] = []
+  const flush = (): void => {
+    if (pending.length === 0) return
+    const batch = pending
+    pending = []
+    inFlight.push(
+      deps.ingest(batch, peerId).then((results) => {
+        for (const r of results) {
+          if (r.status === 'stored') stored++
+          else if (r.status === 'rejected')
+            deps.log.info({ peer: peerId, reason: r.reason }, `rejected message: ${r.detail}`)
+        }
+      }),
+    )
+  }
+  let closed = false
+  for (;;) {
+    const doc = await channel.receive()
+    if (doc === null) {
+      closed = true
+      break
+    }
+    if (doc.type === 'done') break
+    if (doc.type !== 'messages') throw protocolError('receiving messages', doc)
+    for (const { message } of doc.messages) {
+      if (considered >= MAX_MESSAGES_PER_CONNECTION) break
+      considered++
+      if (!wanted.has(message.author)) {
+        dropped++ // a peer cannot push feeds we did not ask for (Appendix A.1 #4)
+        continue
+      }
+      pending.push(message)
+    }
+    if (pending.length >= PULL_INGEST_BATCH) flush()
+    if (inFlight.length > 2) await inFlight.shift()
+  }
+  flush()
+  await Promise.all(inFlight)
+  if (dropped > 0)
+    deps.log.debug({ peer: peerId, dropped }, 'dropped messages of authors we did not request')
+  return { considered, stored, capped: considered >= MAX_MESSAGES_PER_CONNECTION, closed }
+}
+
+function stillBehind(have: Have, feeds: FeedStore, passes: (a: string) => boolean): boolean {
+  return computeWants(have, feeds, passes).length > 0
+}
+
+/** The dialling side (§4.3 client steps 1–5). Throws on protocol errors; the caller closes. */
+export async function runPullClient(
+  channel: DocumentChannel,
+  deps: PullDeps,
+  peerId: string,
+): Promise<PullOutcome> {
+  const passes = deps.followFilter()
+  await channel.send(buildHave(deps.feeds))
+  const theirs = await channel.receive()
+  if (theirs === null) throw new EgregoreError('CLOSED', 'peer closed before have')
+  if (theirs.type !== 'have') throw protocolError('awaiting have', theirs)
+  const wants = computeWants(theirs, deps.feeds, passes)
+  await channel.send({ type: 'want', requests: wants })
+  const got = await receiveMessages(channel, new Set(wants.map((w) => w.author)), deps, peerId)
+  let sent = 0
+  if (!got.closed) {
+    const next = await channel.receive()
+    if (next !== null) {
+      if (next.type !== 'want') throw protocolError('awaiting want', next)
+      sent = await serveWant(channel, next.requests, deps.feeds)
+    }
+  }
+  return {
+    sent,
+    considered: got.considered,
+    stored: got.stored,
+    moreAvailable: got.capped || stillBehind(theirs, deps.feeds, passes),
+  }
+}
+
+/** The accepting side (§4.3 server steps 1–5). Returns `null` when the client closed at once. */
+export async function runPullServer(
+  channel: DocumentChannel,
+  deps: PullDeps,
+  peerId: string,
+): Promise<PullOutcome | null> {
+  const passes = deps.followFilter()
+  const theirs = await channel.receive()
+  if (theirs === null) return null // a discovery verification dial (§8.3): a quiet close
+  if (theirs.type !== 'have') throw protocolError('awaiting have', theirs)
+  await channel.send(buildHave(deps.feeds))
+  const want = await channel.receive()
+  if (want === null) return { sent: 0, considered: 0, stored: 0, moreAvailable: false }
+  if (want.type !== 'want') throw protocolError('awaiting want', want)
+  const sent = await serveWant(channel, want.requests, deps.feeds)
+  const wants = computeWants(theirs, deps.feeds, passes)
+  await channel.send({ type: 'want', requests: wants })
+  const got = await receiveMessages(channel, new Set(wants.map((w) => w.author)), deps, peerId)
+  return { sent, considered: got.considered, stored: got.stored, moreAvailable: false }
+}

@@ -1,0 +1,88 @@
+/** Two real nodes on 127.0.0.1 replicate over the encrypted transport (issue #5, pull exchange). */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { TestContext } from 'node:test'
+import { fromPlainJson } from '../../src/codec/index.js'
+import { createNode, type EgregoreNode } from '../../src/node/index.js'
+import { tempDir } from '../helpers/process.js'
+
+async function startNode(
+  t: TestContext,
+  opts: { peers?: string[]; networkKey?: string } = {},
+): Promise<EgregoreNode> {
+  const node = await createNode({
+    dataDir: tempDir(t),
+    passphrase: false,
+    port: 0,
+    verifyThreads: 1,
+    peers: opts.peers ?? [],
+    gossip: {
+      bind: '127.0.0.1',
+      port: 0,
+      networkKey: opts.networkKey ?? 'egregore-test-net',
+      intervalSecs: 3600,
+    },
+  })
+  t.after(() => node.stop())
+  await node.start()
+  return node
+}
+
+async function publish(node: EgregoreNode, n: number, label: string): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      node.engine.publish(fromPlainJson({ type: 'note', text: `${label} ${i}` })),
+    ),
+  )
+}
+
+test('a node pulls a peer’s feed and pushes back its own in one exchange', async (t) => {
+  const a = await startNode(t)
+  await publish(a, 120, 'from a')
+  const b = await startNode(t, { peers: [`127.0.0.1:${a.gossip!.port()}`] })
+  await publish(b, 5, 'from b')
+  await b.gossip!.syncOnce()
+  assert.equal(b.store.contiguousSequence(a.identity.id), 120)
+  assert.equal(a.store.contiguousSequence(b.identity.id), 5)
+  // every replicated message is byte-identical to the original
+  const original = a.store.messagesAfter(a.identity.id, 0, 200).map((m) => m.wireText)
+  assert.deepEqual(
+    b.store.messagesAfter(a.identity.id, 0, 200).map((m) => m.wireText),
+    original,
+  )
+})
+
+test('replication is transitive: A → B → C', async (t) => {
+  const a = await startNode(t)
+  await publish(a, 30, 'origin')
+  const b = await startNode(t, { peers: [`127.0.0.1:${a.gossip!.port()}`] })
+  await b.gossip!.syncOnce()
+  const c = await startNode(t, { peers: [`127.0.0.1:${b.gossip!.port()}`] })
+  await c.gossip!.syncOnce()
+  assert.equal(c.store.contiguousSequence(a.identity.id), 30)
+})
+
+test('nodes on different network keys never replicate', async (t) => {
+  const a = await startNode(t, { networkKey: 'net-one' })
+  await publish(a, 3, 'secret')
+  const b = await startNode(t, { networkKey: 'net-two', peers: [`127.0.0.1:${a.gossip!.port()}`] })
+  await b.gossip!.syncOnce()
+  assert.equal(b.store.contiguousSequence(a.identity.id), 0)
+  assert.equal(b.store.counts().messageCount, 0)
+})
+
+test('with follows set, only followed feeds are fetched', async (t) => {
+  const a = await startNode(t)
+  const c = await startNode(t)
+  await publish(a, 4, 'a')
+  await publish(c, 4, 'c')
+  const hub = await startNode(t, {
+    peers: [`127.0.0.1:${a.gossip!.port()}`, `127.0.0.1:${c.gossip!.port()}`],
+  })
+  await hub.gossip!.syncOnce()
+  const b = await startNode(t, { peers: [`127.0.0.1:${hub.gossip!.port()}`] })
+  b.state.follow(c.identity.id)
+  await b.gossip!.syncOnce()
+  assert.equal(b.store.contiguousSequence(c.identity.id), 4)
+  assert.equal(b.store.contiguousSequence(a.identity.id), 0)
+})
