@@ -35,6 +35,8 @@ export interface GossipConfig {
   /** `--peer` addresses. */
   readonly peers: readonly string[]
   readonly intervalSecs: number
+  /** Do not run the sync loop; cycles run only through `syncOnce` (tests). */
+  readonly manualSync?: boolean
 }
 
 export interface GossipDeps {
@@ -45,6 +47,8 @@ export interface GossipDeps {
   readonly log: Logger
   readonly clock: { now(): number }
   readonly random?: () => number
+  /** Our generation counter for this run (§4.12). */
+  readonly generation: number
 }
 
 export interface Gossip {
@@ -142,7 +146,14 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     try {
       if (conn.remoteId === identity.id) throw new Error('dialled self')
       const outcome = await runPullClient(documentChannel(conn), pullDeps, conn.remoteId)
-      state.recordSync(address, conn.remoteId, timestampFromMillis(deps.clock.now()))
+      const at = timestampFromMillis(deps.clock.now())
+      state.recordSync(address, conn.remoteId, at)
+      state.recordDirectObservation(
+        conn.remoteId,
+        at,
+        deps.store.headOf(conn.remoteId)?.sequence ?? 0,
+        deps.generation,
+      )
       log.info({ peer: conn.remoteId, address, ...outcome }, 'synced')
       return outcome.moreAvailable
     } finally {
@@ -209,7 +220,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
           else await serve(conn)
         },
       })
-      loop()
+      if (config.manualSync !== true) loop()
     },
     async stop() {
       stopped = true

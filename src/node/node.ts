@@ -55,6 +55,8 @@ export interface NodeConfig {
     readonly port: number
     readonly networkKey: string
     readonly intervalSecs: number
+    /** Run sync cycles only through `gossip.syncOnce()` (tests). */
+    readonly manualSync?: boolean
   }
   /** `--peer` addresses. */
   readonly peers?: readonly string[]
@@ -110,8 +112,9 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
   const state = createStateStore(db)
   let verifier: SignatureVerifier
   let checkpointer: Checkpointer
+  let generation: number
   try {
-    state.nextGeneration()
+    generation = state.nextGeneration()
     verifier = createVerifierPool({
       threads: config.verifyThreads ?? Math.max(1, availableParallelism() - 1),
     })
@@ -147,7 +150,15 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     config.gossip === undefined
       ? undefined
       : createGossip(
-          { identity, engine, store, state, clock, log: log.child({ ns: 'egregore:gossip' }) },
+          {
+            identity,
+            engine,
+            store,
+            state,
+            clock,
+            generation,
+            log: log.child({ ns: 'egregore:gossip' }),
+          },
           { ...config.gossip, peers: config.peers ?? [] },
         )
   const hooks: HookRunner | null =

@@ -69,6 +69,15 @@ export function createStateStore(db: Db) {
       `SELECT peer_id AS peerId, last_seen_at AS lastSeenAt, last_seen_by AS lastSeenBy, last_seq AS lastSeq,
               generation FROM peer_health`,
     ),
+    // A direct observation replaces the stored one when its generation is not older (§4.12).
+    observeDirect: db.prepare(
+      `INSERT INTO peer_health (peer_id, last_seen_at, last_seen_by, last_seq, generation, updated_at)
+       VALUES (?, ?, 'self', ?, ?, ?)
+       ON CONFLICT (peer_id, last_seen_by) DO UPDATE SET
+         last_seen_at = excluded.last_seen_at, last_seq = excluded.last_seq,
+         generation = excluded.generation, updated_at = excluded.updated_at
+       WHERE excluded.generation >= peer_health.generation`,
+    ),
     getState: db.prepare('SELECT value FROM local_state WHERE key = ?').pluck(),
     setState: db.prepare(
       'INSERT INTO local_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -104,6 +113,10 @@ export function createStateStore(db: Db) {
       (s.knownWithAddress.all() as Record<string, unknown>[]).map(toKnown),
     /** Every health observation row. */
     listHealth: (): HealthRow[] => s.health.all() as HealthRow[],
+    /** Record that we synced with `peerId` now (§4.10 success, §4.12 direct observation). */
+    recordDirectObservation(peerId: string, at: string, lastSeq: number, generation: number): void {
+      s.observeDirect.run(peerId, at, lastSeq, generation, at)
+    },
     /** Increment and return the generation counter (§4.12), saturating at 2^32 − 1. */
     nextGeneration(): number {
       return db.transaction(() => {

@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import { fromPlainJson } from '../../src/codec/index.js'
 import { createNode, type EgregoreNode } from '../../src/node/index.js'
+import { waitFor } from '../helpers/http.js'
 import { tempDir } from '../helpers/process.js'
 
 async function startNode(
@@ -21,6 +22,7 @@ async function startNode(
       port: 0,
       networkKey: opts.networkKey ?? 'egregore-test-net',
       intervalSecs: 3600,
+      manualSync: true, // the tests drive each cycle with syncOnce()
     },
   })
   t.after(() => node.stop())
@@ -43,13 +45,22 @@ test('a node pulls a peer’s feed and pushes back its own in one exchange', asy
   await publish(b, 5, 'from b')
   await b.gossip!.syncOnce()
   assert.equal(b.store.contiguousSequence(a.identity.id), 120)
-  assert.equal(a.store.contiguousSequence(b.identity.id), 5)
+  // The server stores what the client sent after the client has already finished: wait for it.
+  await waitFor(() => a.store.contiguousSequence(b.identity.id) === 5, {
+    what: 'A has stored the 5 messages B sent back',
+  })
   // every replicated message is byte-identical to the original
   const original = a.store.messagesAfter(a.identity.id, 0, 200).map((m) => m.wireText)
   assert.deepEqual(
     b.store.messagesAfter(a.identity.id, 0, 200).map((m) => m.wireText),
     original,
   )
+  // the sync is recorded as a direct health observation (§4.10, §4.12)
+  const [seen] = b.service.mesh().peers
+  assert.equal(seen?.peer_id, a.identity.id)
+  assert.equal(seen.last_seen_by, 'self')
+  assert.equal(seen.last_seq, 120)
+  assert.equal(seen.status, 'recent')
 })
 
 test('replication is transitive: A → B → C', async (t) => {
