@@ -30,6 +30,7 @@ import {
   waitFor,
   type HttpResult,
   type Teardown,
+  STATUS_KEYS,
 } from '../helpers/http.js'
 import { loadSpec, operations, SchemaValidator, type Schema } from './openapi.js'
 
@@ -488,17 +489,7 @@ test('GET /v1/status and /v1/identity', async () => {
   const status = check('GET', '/v1/status', await get('/v1/status')) as {
     data: Record<string, unknown>
   }
-  assert.deepEqual(Object.keys(status.data), [
-    'version',
-    'identity',
-    'port',
-    'gossip_port',
-    'peer_count',
-    'message_count',
-    'feed_count',
-    'follow_count',
-    'uptime_secs',
-  ])
+  assert.deepEqual(Object.keys(status.data), [...STATUS_KEYS])
   check('GET', '/v1/identity', await get('/v1/identity'))
 })
 

@@ -314,7 +314,8 @@ export function openSse(
         for (const line of lines) {
           if (line === '') {
             // Named events (e.g. `lagged`) are notices, kept apart from message events.
-            if (data.length > 0 && name !== undefined) named.push({ event: name, data: data.join('\n') })
+            if (data.length > 0 && name !== undefined)
+              named.push({ event: name, data: data.join('\n') })
             else if (data.length > 0) events.push({ id, data: data.join('\n') })
             data = []
             id = undefined
@@ -373,3 +374,16 @@ export function eventIds(events: readonly SseEvent[]): number[] {
     return Number(e.id)
   })
 }
+
+/** The keys of the status object, in the order PROTOCOL.md §7.4 fixes. */
+export const STATUS_KEYS = [
+  'version',
+  'identity',
+  'port',
+  'gossip_port',
+  'peer_count',
+  'message_count',
+  'feed_count',
+  'follow_count',
+  'uptime_secs',
+] as const
