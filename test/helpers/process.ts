@@ -5,14 +5,39 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { TestContext } from 'node:test'
+import { createNode, type EgregoreNode, type NodeConfig } from '../../src/node/index.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
 /** A fresh temp dir removed when the test ends. */
 export function tempDir(t: TestContext, label = 'egregore'): string {
   const dir = mkdtempSync(join(tmpdir(), `${label}-`))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }))
   return dir
+}
+
+/**
+ * A node on a fresh temp data dir, HTTP on an ephemeral port, started. One teardown stops the
+ * node and then removes its directory (in that order: a running node may still write there).
+ */
+export async function startTestNodeIn(
+  t: TestContext,
+  config: Omit<NodeConfig, 'dataDir' | 'passphrase'>,
+): Promise<EgregoreNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'egregore-node-'))
+  const node = await createNode({
+    passphrase: false,
+    port: 0,
+    verifyThreads: 1,
+    ...config,
+    dataDir,
+  })
+  t.after(async () => {
+    await node.stop()
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 })
+  })
+  await node.start()
+  return node
 }
 
 export interface Proc {

@@ -1,11 +1,10 @@
 /** The client subcommands against a real node: publish, feed, search, status, peers, follows. */
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
-import { createNode } from '../../src/node/index.js'
-import { runTs, tempDir } from '../helpers/process.js'
+import { test, type TestContext } from 'node:test'
+import { runTs, startTestNodeIn } from '../helpers/process.js'
 
 async function run(
-  t: Parameters<typeof tempDir>[0],
+  t: TestContext,
   api: string,
   args: string[],
 ): Promise<{ code: number | string; out: string; err: string }> {
@@ -16,15 +15,7 @@ async function run(
 }
 
 test('client commands drive a running node and report its errors', async (t) => {
-  const node = await createNode({
-    dataDir: tempDir(t),
-    passphrase: false,
-    port: 0,
-    verifyThreads: 1,
-    version: '9.9.9',
-  })
-  t.after(() => node.stop())
-  await node.start()
+  const node = await startTestNodeIn(t, { version: '9.9.9' })
   const api = `http://127.0.0.1:${node.httpPort()}`
 
   const published = await run(t, api, [

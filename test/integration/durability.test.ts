@@ -56,8 +56,8 @@ test('every acknowledged publish survives kill -9 mid-load; the chain stays unbr
 
   // The node reopens on the same data and continues the same chain.
   const node = await createNode({ dataDir, passphrase: false, verifyThreads: 1 })
-  t.after(() => node.stop())
   const next = await node.engine.publish(fromPlainJson({ type: 'note', text: 'after the crash' }))
   assert.equal(next.message.sequence, rows.length + 1)
   assert.equal(next.message.previous, rows.at(-1)!.hash)
+  await node.stop() // before the temp dir's removal (registered first, so it runs first)
 })

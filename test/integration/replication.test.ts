@@ -3,19 +3,15 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import { fromPlainJson } from '../../src/codec/index.js'
-import { createNode, type EgregoreNode } from '../../src/node/index.js'
+import type { EgregoreNode } from '../../src/node/index.js'
 import { waitFor } from '../helpers/http.js'
-import { tempDir } from '../helpers/process.js'
+import { startTestNodeIn } from '../helpers/process.js'
 
 async function startNode(
   t: TestContext,
   opts: { peers?: string[]; networkKey?: string } = {},
 ): Promise<EgregoreNode> {
-  const node = await createNode({
-    dataDir: tempDir(t),
-    passphrase: false,
-    port: 0,
-    verifyThreads: 1,
+  return startTestNodeIn(t, {
     peers: opts.peers ?? [],
     gossip: {
       bind: '127.0.0.1',
@@ -25,9 +21,6 @@ async function startNode(
       manualSync: true, // the tests drive each cycle with syncOnce()
     },
   })
-  t.after(() => node.stop())
-  await node.start()
-  return node
 }
 
 async function publish(node: EgregoreNode, n: number, label: string): Promise<void> {
