@@ -106,3 +106,5 @@ export const BACKOFF_BASE_MS = 5000
 export const BACKOFF_CAP_MS = 300000
 /** Immediate catch-up syncs with one peer before waiting for the next cycle. */
 export const MAX_CATCH_UP_ROUNDS = 100
+/** Peer observations older than this are dropped on receipt and evicted each cycle (§4.12). */
+export const OBSERVATION_MAX_AGE_MS = 72 * 3600 * 1000

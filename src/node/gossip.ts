@@ -11,8 +11,14 @@ import {
   MAX_CATCH_UP_ROUNDS,
   MAX_CONCURRENT_SYNCS,
   OUTGOING_SYNC_BUDGET_MS,
+  MAX_PEER_OBSERVATIONS,
+  OBSERVATION_MAX_AGE_MS,
   SUBSCRIBE_WAIT_MS,
+  isFeedId,
+  parseTimestamp,
   timestampFromMillis,
+  timestampToMillis,
+  toSortableTimestamp,
 } from '../codec/index.js'
 import { DEFAULT_NETWORK_KEY, deriveNetworkKey, type Identity } from '../crypto/index.js'
 import type { FeedEngine } from '../feed/index.js'
@@ -98,10 +104,41 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       return (a) => a === identity.id
     }
   }
+  const observations: NonNullable<PullDeps['observations']> = {
+    ours: () =>
+      state.listDirectObservations(MAX_PEER_OBSERVATIONS).map((r) => ({
+        peerId: r.peerId,
+        lastSeenAt: parseTimestamp(r.lastSeenAt),
+        lastSeq: r.lastSeq,
+        generation: r.generation,
+      })),
+    merge(reporter, reported) {
+      // §4.12: first 500, future times clamped to now, older than 72 h dropped, none about us.
+      const nowMs = deps.clock.now()
+      const now = toSortableTimestamp(timestampFromMillis(nowMs))
+      for (const o of reported.slice(0, MAX_PEER_OBSERVATIONS)) {
+        if (o.peerId === identity.id || !isFeedId(o.peerId)) continue
+        const seenMs = timestampToMillis(o.lastSeenAt)
+        if (nowMs - seenMs > OBSERVATION_MAX_AGE_MS) continue
+        const lastSeenAt = seenMs > nowMs ? now : toSortableTimestamp(o.lastSeenAt)
+        state.recordReportedObservation(
+          {
+            peerId: o.peerId,
+            lastSeenAt,
+            lastSeenBy: reporter,
+            lastSeq: o.lastSeq,
+            generation: o.generation,
+          },
+          now,
+        )
+      }
+    },
+  }
   const pullDeps: PullDeps = {
     feeds: deps.store,
     ingest: (messages, origin) => deps.engine.ingestMany(messages, { origin }),
     followFilter,
+    observations,
     log,
   }
 
@@ -148,9 +185,10 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       const outcome = await runPullClient(documentChannel(conn), pullDeps, conn.remoteId)
       const at = timestampFromMillis(deps.clock.now())
       state.recordSync(address, conn.remoteId, at)
+      // Health rows keep the sortable form so newer-than comparisons work as text (§4.12).
       state.recordDirectObservation(
         conn.remoteId,
-        at,
+        toSortableTimestamp(at),
         deps.store.headOf(conn.remoteId)?.sequence ?? 0,
         deps.generation,
       )
@@ -185,6 +223,8 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
   }
 
   const runCycle = async (): Promise<void> => {
+    const cutoff = timestampFromMillis(Math.max(0, deps.clock.now() - OBSERVATION_MAX_AGE_MS))
+    state.evictObservationsBefore(toSortableTimestamp(cutoff)) // §4.10 step 1
     const queue = peerAddresses()
     const worker = async (): Promise<void> => {
       for (let a = queue.shift(); a !== undefined && !stopped; a = queue.shift())

@@ -17,6 +17,7 @@ import { EgregoreError } from '../errors.js'
 import type { FeedStore, IngestResult, Message } from '../feed/index.js'
 import type { Logger } from '../log.js'
 import type {
+  PeerObservation,
   FeedRequest,
   GossipMessage,
   Have,
@@ -36,6 +37,11 @@ export interface PullDeps {
   readonly ingest: (messages: readonly Message[], origin: string) => Promise<IngestResult[]>
   /** The follow filter, read once per exchange (§4.9); must fail closed on errors. */
   readonly followFilter: () => (author: string) => boolean
+  /** Mesh health (§4.12): what our `have` carries, and what to do with the peer's. */
+  readonly observations?: {
+    ours(): PeerObservation[]
+    merge(reporter: string, observations: readonly PeerObservation[]): void
+  }
   readonly log: Logger
 }
 
@@ -54,14 +60,17 @@ function protocolError(phase: string, got: GossipMessage | null): EgregoreError 
   )
 }
 
-/** Our `have` (§4.3.1): every feed we hold, without follow filtering. */
-export function buildHave(feeds: FeedStore): OutgoingGossipMessage {
+/** Our `have` (§4.3.1): every feed we hold, without follow filtering, and our observations. */
+export function buildHave(
+  feeds: FeedStore,
+  observations: readonly PeerObservation[] = [],
+): OutgoingGossipMessage {
   return {
     type: 'have',
     feeds: feeds
       .feedSummaries()
       .map((f) => ({ author: f.author, latestSequence: f.latestSequence })),
-    peerObservations: [],
+    peerObservations: observations,
     subscribedTopics: [],
   }
 }
@@ -193,10 +202,11 @@ export async function runPullClient(
   peerId: string,
 ): Promise<PullOutcome> {
   const passes = deps.followFilter()
-  await channel.send(buildHave(deps.feeds))
+  await channel.send(buildHave(deps.feeds, deps.observations?.ours()))
   const theirs = await channel.receive()
   if (theirs === null) throw new EgregoreError('CLOSED', 'peer closed before have')
   if (theirs.type !== 'have') throw protocolError('awaiting have', theirs)
+  deps.observations?.merge(peerId, theirs.peerObservations)
   const wants = computeWants(theirs, deps.feeds, passes)
   await channel.send({ type: 'want', requests: wants })
   const got = await receiveMessages(channel, new Set(wants.map((w) => w.author)), deps, peerId)
@@ -226,7 +236,8 @@ export async function runPullServer(
   const theirs = await channel.receive()
   if (theirs === null) return null // a discovery verification dial (§8.3): a quiet close
   if (theirs.type !== 'have') throw protocolError('awaiting have', theirs)
-  await channel.send(buildHave(deps.feeds))
+  deps.observations?.merge(peerId, theirs.peerObservations)
+  await channel.send(buildHave(deps.feeds, deps.observations?.ours()))
   const want = await channel.receive()
   if (want === null) return { sent: 0, considered: 0, stored: 0, moreAvailable: false }
   if (want.type !== 'want') throw protocolError('awaiting want', want)

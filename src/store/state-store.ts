@@ -78,6 +78,22 @@ export function createStateStore(db: Db) {
          generation = excluded.generation, updated_at = excluded.updated_at
        WHERE excluded.generation >= peer_health.generation`,
     ),
+    // A reported observation replaces a stored one only when newer: higher generation, or the same
+    // generation seen later (§4.12). Times are stored in the sortable 9-digit form.
+    observeReported: db.prepare(
+      `INSERT INTO peer_health (peer_id, last_seen_at, last_seen_by, last_seq, generation, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (peer_id, last_seen_by) DO UPDATE SET
+         last_seen_at = excluded.last_seen_at, last_seq = excluded.last_seq,
+         generation = excluded.generation, updated_at = excluded.updated_at
+       WHERE excluded.generation > peer_health.generation
+          OR (excluded.generation = peer_health.generation AND excluded.last_seen_at > peer_health.last_seen_at)`,
+    ),
+    directObservations: db.prepare(
+      `SELECT peer_id AS peerId, last_seen_at AS lastSeenAt, last_seen_by AS lastSeenBy, last_seq AS lastSeq,
+              generation FROM peer_health WHERE last_seen_by = 'self' ORDER BY last_seen_at DESC LIMIT ?`,
+    ),
+    evictObservations: db.prepare('DELETE FROM peer_health WHERE last_seen_at < ?'),
     getState: db.prepare('SELECT value FROM local_state WHERE key = ?').pluck(),
     setState: db.prepare(
       'INSERT INTO local_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -117,6 +133,15 @@ export function createStateStore(db: Db) {
     recordDirectObservation(peerId: string, at: string, lastSeq: number, generation: number): void {
       s.observeDirect.run(peerId, at, lastSeq, generation, at)
     },
+    /** Store an observation reported by `reporter` (times in the sortable form). */
+    recordReportedObservation(o: HealthRow, at: string): void {
+      s.observeReported.run(o.peerId, o.lastSeenAt, o.lastSeenBy, o.lastSeq, o.generation, at)
+    },
+    /** Our direct observations, newest first (what our `have` carries, §4.3.1). */
+    listDirectObservations: (limit: number): HealthRow[] =>
+      s.directObservations.all(limit) as HealthRow[],
+    /** Delete observations seen before `before` (sortable form). */
+    evictObservationsBefore: (before: string): void => void s.evictObservations.run(before),
     /** Increment and return the generation counter (§4.12), saturating at 2^32 − 1. */
     nextGeneration(): number {
       return db.transaction(() => {

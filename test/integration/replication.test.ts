@@ -64,6 +64,12 @@ test('replication is transitive: A → B → C', async (t) => {
   const c = await startNode(t, { peers: [`127.0.0.1:${b.gossip!.port()}`] })
   await c.gossip!.syncOnce()
   assert.equal(c.store.contiguousSequence(a.identity.id), 30)
+  // mesh health travels too: C saw B directly, and learnt from B that B saw A (§4.12)
+  const mesh = new Map(c.service.mesh().peers.map((p) => [p.peer_id, p]))
+  assert.equal(mesh.get(b.identity.id)?.last_seen_by, 'self')
+  assert.equal(mesh.get(a.identity.id)?.last_seen_by, b.identity.id)
+  assert.equal(mesh.get(a.identity.id)?.last_seq, 30)
+  assert.equal(mesh.get(a.identity.id)?.status, 'recent')
 })
 
 test('nodes on different network keys never replicate', async (t) => {
