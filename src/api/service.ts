@@ -2,9 +2,8 @@
  * What the node's interfaces can do, independent of transport: REST routes and MCP tools both
  * call this (PROTOCOL.md §7.4, §7.7). Inputs are validated here with API error codes.
  */
-import { isFeedId, isMessageHash, type FeedId, type JsonValue } from '../codec/index.js'
+import { isFeedId, isMessageHash, toBase64, type FeedId, type JsonValue } from '../codec/index.js'
 import { toX25519PublicKey } from '../crypto/index.js'
-import { toBase64 } from '../codec/index.js'
 import type { FeedEngine, PublishResult, StoredMessage } from '../feed/index.js'
 import { ApiError } from '../http/index.js'
 import type { MessageStore, SearchPage, StateStore } from '../store/index.js'

@@ -17,8 +17,8 @@ export const ARGON2_ITERATIONS = 2
 export const KEY_FILE_SALT_BYTES = 16
 export const KEY_FILE_NONCE_BYTES = 12
 export const KEY_FILE_CIPHERTEXT_BYTES = 48
-/** Largest JSON text the lossless parser accepts from one untrusted document. */
-export const MAX_JSON_TEXT_BYTES = 1048576
+/** Largest HTTP request body (§7.1). */
+export const MAX_HTTP_BODY_BYTES = 1048576
 /** Deepest nesting the lossless parser accepts (stack safety for hostile input). */
 export const MAX_JSON_DEPTH = 128
 /** Feed query page size default / maximum (§7.5). */

@@ -5,6 +5,7 @@
  */
 import { Buffer } from 'node:buffer'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { MAX_HTTP_BODY_BYTES } from '../codec/index.js'
 import type { Logger } from '../log.js'
 import { ApiError, toApiError } from './api-error.js'
 import { errorEnvelope } from './envelope.js'
@@ -34,7 +35,7 @@ export function sendJson(reply: FastifyReply, status: number, body: string): Fas
 
 /** Create a fastify instance with Egregore's HTTP rules; routes are added by the caller. */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
-  const bodyLimit = options.bodyLimit ?? 1048576
+  const bodyLimit = options.bodyLimit ?? MAX_HTTP_BODY_BYTES
   const app = Fastify({
     logger: false,
     bodyLimit,

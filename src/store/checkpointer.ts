@@ -20,14 +20,11 @@ const tick = () => {
 }
 const timer = setInterval(tick, workerData.intervalMs)
 parentPort.on('message', (msg) => {
-  if (msg === 'now') tick()
   if (msg === 'stop') { clearInterval(timer); tick(); db.close(); parentPort.postMessage('stopped') }
 })
 `
 
 export interface Checkpointer {
-  /** Ask for a checkpoint soon (after a large write). */
-  nudge(): void
   stop(): Promise<void>
 }
 
@@ -43,9 +40,6 @@ export function startCheckpointer(path: string, intervalMs = 500): Checkpointer 
   worker.on('error', () => (alive = false))
   worker.on('exit', () => (alive = false))
   return {
-    nudge() {
-      if (alive) worker.postMessage('now')
-    },
     async stop() {
       if (!alive) return
       alive = false
