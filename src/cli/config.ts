@@ -4,9 +4,11 @@
  * overrides the defaults. Every value is validated here; a bad one is a CONFIG_ERROR at start-up.
  */
 import { existsSync, readFileSync } from 'node:fs'
+import { isIPv4 } from 'node:net'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { requireAddress } from '../api/index.js'
+import { DEFAULT_DISCOVERY_PORT } from '../codec/index.js'
 import { EgregoreError } from '../errors.js'
 import { validateWebhookUrl } from '../events/index.js'
 import type { NodeConfig } from '../node/index.js'
@@ -20,8 +22,12 @@ export const CONFIG_KEYS = [
   'gossip-bind',
   'network-key',
   'gossip-interval-secs',
+  'push',
   'passphrase',
   'peer',
+  'lan-discovery',
+  'discovery-port',
+  'discovery-address',
   'hook-on-message',
   'hook-webhook-url',
   'hook-filter-type',
@@ -130,12 +136,20 @@ export function resolveDaemonConfig(
   if (!/^[0-9a-fA-F.:]+$/.test(gossipBind)) throw configError('--gossip-bind must be an IP address')
   const networkKey = str('--network-key', pick('network-key')) ?? 'egregore-network-v1'
   const intervalSecs = int('--gossip-interval-secs', pick('gossip-interval-secs'), 1, 86400) ?? 300
+  const lanDiscovery = resolveLanDiscovery(pick, port, gossipPort)
 
   const node: NodeConfig = {
     dataDir: dataDirFlag ?? str('data-dir', file['data-dir']) ?? './data',
     passphrase: bool('--passphrase', pick('passphrase')) ?? false,
     port,
-    gossip: { bind: gossipBind, port: gossipPort, networkKey, intervalSecs },
+    gossip: {
+      bind: gossipBind,
+      port: gossipPort,
+      networkKey,
+      intervalSecs,
+      push: bool('--no-push', pick('push')) ?? true,
+      ...(lanDiscovery === undefined ? {} : { lanDiscovery }),
+    },
     syncIntervalSecs: intervalSecs,
     peers,
     maxSseClients: int('--max-sse-clients', pick('max-sse-clients'), 1, 1_000_000) ?? 1024,
@@ -150,4 +164,26 @@ export function resolveDaemonConfig(
     ...(apiToken === undefined ? {} : { apiToken }),
   }
   return { node, logLevel: logLevel as LogLevel, configFile }
+}
+
+/**
+ * `--lan-discovery`, `--discovery-port` (default 7656) and `--discovery-address` (an IPv4
+ * address, default 255.255.255.255), §7.9. The port is checked against the other two only when
+ * discovery is on; the address is validated either way, so a typo shows at once.
+ */
+function resolveLanDiscovery(
+  pick: (key: ConfigKey) => unknown,
+  port: number,
+  gossipPort: number,
+): { port: number; address: string } | undefined {
+  const on = bool('--lan-discovery', pick('lan-discovery')) ?? false
+  const discoveryPort =
+    int('--discovery-port', pick('discovery-port'), 0, 65535) ?? DEFAULT_DISCOVERY_PORT
+  const address = str('--discovery-address', pick('discovery-address')) ?? '255.255.255.255'
+  if (!isIPv4(address)) throw configError('--discovery-address must be an IPv4 address')
+  if (!on) return undefined
+  if (discoveryPort !== 0 && (discoveryPort === port || discoveryPort === gossipPort)) {
+    throw configError('--discovery-port must differ from --port and --gossip-port')
+  }
+  return { port: discoveryPort, address }
 }

@@ -22,6 +22,8 @@ export function packageVersion(): string {
 function toRawConfig(opts: Record<string, unknown>): RawConfig & { config?: string } {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(opts)) {
+    // `--no-push` defaults `push` to true; only an explicit false may override the config file.
+    if (key === 'push' && value === true) continue
     if (value !== undefined) out[key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value
   }
   return out
@@ -54,6 +56,13 @@ export function buildProgram(): Command {
       'network isolation key; nodes on other keys cannot connect (default: egregore-network-v1)',
     )
     .option('--gossip-interval-secs <n>', 'seconds between sync cycles (default: 300)')
+    .option('--no-push', 'no persistent push links: replicate by pull sync only (default: push on)')
+    .option('--lan-discovery', 'announce this node and find peers on the LAN by UDP broadcast')
+    .option('--discovery-port <port>', 'UDP LAN discovery port (default: 7656)')
+    .option(
+      '--discovery-address <ipv4>',
+      'where LAN announcements are sent (default: 255.255.255.255)',
+    )
     .option(
       '--hook-on-message <path>',
       'executable run for each stored message, message JSON on stdin (no shell)',

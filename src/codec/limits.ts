@@ -108,3 +108,75 @@ export const BACKOFF_CAP_MS = 300000
 export const MAX_CATCH_UP_ROUNDS = 100
 /** Peer observations older than this are dropped on receipt and evicted each cycle (§4.12). */
 export const OBSERVATION_MAX_AGE_MS = 72 * 3600 * 1000
+
+// Live push (PROTOCOL.md §4.7)
+/** How long the client waits for `subscribeack` (§4.7.1). */
+export const SUBSCRIBEACK_WAIT_MS = 5000
+/** Persistent links a node keeps at once (§4.7.1); the relay uses `--max-links`. */
+export const MAX_PUSH_LINKS = 32
+/** Relay default for `--max-links` (§9.2). */
+export const RELAY_MAX_PUSH_LINKS = 1024
+/** Pushes queued per link before further ones are dropped and a catch-up pull is scheduled. */
+export const PUSH_QUEUE_LIMIT = 1024
+/** Socket write buffer per link above which pushes are dropped (§4.7.3). */
+export const PUSH_SOCKET_BUFFER_LIMIT_BYTES = 1024 * 1024
+/** Keepalive `credit_grant{amount:0}` after this much outbound silence (§4.7.2). */
+export const PUSH_KEEPALIVE_MS = 10000
+/** Credits are capped at this (§4.7.2). */
+export const MAX_PUSH_CREDITS = 10000
+/** Below this many credits a `credit_request` is sent (§4.7.4). */
+export const PUSH_CREDIT_LOW_WATER = 20
+/** `suggested` of our `credit_request` (§4.7.4). */
+export const PUSH_CREDIT_REQUEST = 100
+/** The most we grant in reply to a `credit_request` (§4.7.2). */
+export const PUSH_CREDIT_GRANT_MAX = 50
+/** Received pushes ingested together at most (one transaction). */
+export const PUSH_INGEST_BATCH = 256
+
+// Relay (PROTOCOL.md §9)
+/** Relay HTTP API / gossip default ports (§9.2). */
+export const RELAY_DEFAULT_HTTP_PORT = 7660
+export const RELAY_DEFAULT_GOSSIP_PORT = 7661
+/** Default `--max-peers` (§9.2); 0 means unlimited. */
+export const RELAY_DEFAULT_MAX_PEERS = 10000
+/** Default `--ttl-days` (§9.2, §9.6); 0 keeps messages forever. */
+export const RELAY_DEFAULT_TTL_DAYS = 30
+/** Default `--max-feed-bytes`: stored wire text per author feed (§9.5 quota); 0 means unlimited. */
+export const RELAY_DEFAULT_MAX_FEED_BYTES = 64 * 1024 * 1024
+/** Time between two eviction runs; the first runs this long after start (§9.6). */
+export const RELAY_EVICTION_INTERVAL_MS = 3600 * 1000
+/** Longest registration nickname, in UTF-8 bytes (§9.5). */
+export const RELAY_NICKNAME_MAX_BYTES = 64
+/** Signed-request window: how old, and how far ahead of our clock, a timestamp may be (§9.4). */
+export const SIGNED_REQUEST_MAX_AGE_MS = 300 * 1000
+export const SIGNED_REQUEST_MAX_AHEAD_MS = 30 * 1000
+/** Registration and settings requests per client IP per window (§9.5), and the window. */
+export const RELAY_RATE_LIMIT_REQUESTS = 10
+export const RELAY_RATE_LIMIT_WINDOW_MS = 60 * 1000
+/** Client IPs the rate limiter tracks at once; beyond it the oldest window is forgotten. */
+export const RELAY_RATE_LIMIT_TRACKED_IPS = 10000
+/** Relay `GET /v1/feed` `per_page` default and maximum (§9.5). */
+export const RELAY_DEFAULT_PER_PAGE = 50
+export const RELAY_MAX_PER_PAGE = 200
+
+// LAN discovery (PROTOCOL.md §8)
+/** Default UDP discovery port, `--discovery-port` (§7.9). */
+export const DEFAULT_DISCOVERY_PORT = 7656
+/** One announcement every this long while a burst lasts (§8.2). */
+export const LAN_BURST_PERIOD_MS = 5000
+/** A burst sends while less than this has passed since it began: 6 datagrams (§8.2). */
+export const LAN_BURST_LENGTH_MS = 30000
+/** Silence after a burst; bursts start every 330 s (§8.2). */
+export const LAN_QUIET_MS = 300000
+/** Bytes of a datagram read; longer ones are truncated, then fail to parse (§8.3 step 1). */
+export const LAN_RECEIVE_BUFFER_BYTES = 1024
+/** Announcements of a lower gossip port are ignored (§8.3 step 2). */
+export const LAN_MIN_GOSSIP_PORT = 1024
+/** A candidate address recorded this recently is skipped (§8.3 step 4). */
+export const LAN_COOLDOWN_MS = 60000
+/** Addresses the cooldown map holds at most (§8.3 step 4). */
+export const LAN_MAX_TRACKED_ADDRESSES = 1000
+/** Pause after a receive error (§8.3 step 7). */
+export const LAN_RECEIVE_ERROR_BACKOFF_MS = 1000
+/** Connect, handshake and goodbye of a verification dial must fit in this (§8.3 step 5). */
+export const LAN_VERIFY_TIMEOUT_MS = 5000

@@ -1,8 +1,8 @@
 /**
  * Gossip for the node (PROTOCOL.md §4.3, §4.10, §4.11): the server that answers pull exchanges,
  * and the sync loop that dials peers concurrently with backoff and immediate catch-up. Wires the
- * secure transport (net/) to the pull session (replication/). Live push (§4.7) is not built yet:
- * both roles negotiate pull-only.
+ * secure transport (net/) to the pull session (replication/), and keeps the persistent push links
+ * (§4.7) that carry every newly stored message to connected peers at once.
  */
 import {
   BACKOFF_BASE_MS,
@@ -14,6 +14,10 @@ import {
   MAX_PEER_OBSERVATIONS,
   OBSERVATION_MAX_AGE_MS,
   SUBSCRIBE_WAIT_MS,
+  SUBSCRIBEACK_WAIT_MS,
+  MAX_PUSH_LINKS,
+  PUSH_QUEUE_LIMIT,
+  INCOMING_CONNECTION_BUDGET_MS,
   isFeedId,
   parseTimestamp,
   timestampFromMillis,
@@ -29,7 +33,10 @@ import {
   parseGossipMessage,
   runPullClient,
   runPullServer,
+  startPushLink,
   type DocumentChannel,
+  type GossipMessage,
+  type PushLink,
   type PullDeps,
 } from '../replication/index.js'
 import type { MessageStore, StateStore } from '../store/index.js'
@@ -43,6 +50,12 @@ export interface GossipConfig {
   readonly intervalSecs: number
   /** Do not run the sync loop; cycles run only through `syncOnce` (tests). */
   readonly manualSync?: boolean
+  /** Never dial out: no sync loop at all (the relay, §9.1). Default true. */
+  readonly dial?: boolean
+  /** Live push (§4.7); `--no-push` sets false. Default true. */
+  readonly push?: boolean
+  /** Persistent-link cap (§4.7.1): 32 for a node, `--max-links` for the relay. */
+  readonly maxLinks?: number
 }
 
 export interface GossipDeps {
@@ -55,6 +68,18 @@ export interface GossipDeps {
   readonly random?: () => number
   /** Our generation counter for this run (§4.12). */
   readonly generation: number
+  /**
+   * Authorisation callback after the handshake (§4.11 step 2, the relay's registered peers).
+   * False or a throw: goodbye and close.
+   */
+  readonly authorize?: (peerId: string) => boolean
+  /**
+   * Replaces the follow-list filter (§4.9): which authors we request and accept by push. Read
+   * once per exchange. The relay uses it for its per-feed quota.
+   */
+  readonly authorFilter?: () => (author: string) => boolean
+  /** Called after a completed pull exchange in either role (the relay's last_synced, §9.3). */
+  readonly onSynced?: (peerId: string) => void
 }
 
 export interface Gossip {
@@ -64,6 +89,19 @@ export interface Gossip {
   port(): number
   /** Run one sync cycle now (tests; the loop runs them on its own). */
   syncOnce(): Promise<void>
+  /** Peer identities with a live push link now. */
+  links(): string[]
+  /** Resolves when a push link with `peerId` exists (tests, benchmarks). */
+  waitForLink(peerId: string): Promise<void>
+}
+
+/** Receive the next document, or `null` on close, error or timeout. */
+function receiveWithin(channel: DocumentChannel, ms: number): Promise<GossipMessage | null> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    channel.receive().catch(() => null),
+    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms))),
+  ]).finally(() => clearTimeout(timer))
 }
 
 /** A document channel over a secure connection: the real codec on every message. */
@@ -88,7 +126,15 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
   const { identity, state, log } = deps
   const random = deps.random ?? Math.random
   const networkKey = deriveNetworkKey(config.networkKey)
+  const pushEnabled = config.push ?? true
+  const maxLinks = config.maxLinks ?? MAX_PUSH_LINKS
   const backoff = new Map<string, { failures: number; until: number }>()
+  /** Addresses being synced now, and whether another sync was asked for meanwhile. */
+  const syncing = new Map<string, { again: boolean; done: Promise<void> }>()
+  const links = new Map<string, { link: PushLink; conn: SecureConnection }>()
+  const linkWaiters = new Map<string, (() => void)[]>()
+  /** Messages stored while a connection's pull exchange runs, pushed once its link starts. */
+  const recorders = new Set<{ peerId: string; texts: string[]; overflow: boolean }>()
   let server: SecureServer | null = null
   let timer: NodeJS.Timeout | null = null
   let stopped = false
@@ -96,6 +142,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
   const abort = new AbortController()
 
   const followFilter = (): ((author: string) => boolean) => {
+    if (deps.authorFilter !== undefined) return deps.authorFilter()
     try {
       const follows = new Set(state.listFollows())
       return follows.size === 0 ? () => true : (a) => follows.has(a) || a === identity.id
@@ -103,6 +150,14 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       log.error({ err }, 'cannot read follows: replicating only our own feed (fail closed)')
       return (a) => a === identity.id
     }
+  }
+  /** The follow filter for pushes, re-read at most once a second (§4.9). */
+  let pushFilter: { at: number; passes: (a: string) => boolean } | null = null
+  const pushPasses = (author: string): boolean => {
+    const now = Date.now()
+    if (pushFilter === null || now - pushFilter.at > 1000)
+      pushFilter = { at: now, passes: followFilter() }
+    return pushFilter.passes(author)
   }
   const observations: NonNullable<PullDeps['observations']> = {
     ours: () =>
@@ -142,25 +197,105 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     log,
   }
 
+  // §4.7.3: every newly stored message goes to every link but the one it came from.
+  const unsubscribe = pushEnabled
+    ? deps.engine.onMessage((e) => {
+        for (const [peerId, { link }] of links) if (peerId !== e.origin) link.enqueue(e.wireText)
+        for (const r of recorders) {
+          if (r.peerId === e.origin || r.overflow) continue
+          if (r.texts.length >= PUSH_QUEUE_LIMIT) r.overflow = true
+          else r.texts.push(e.wireText)
+        }
+      })
+    : () => undefined
+
+  const canLink = (peerId: string): boolean =>
+    pushEnabled && !stopped && !links.has(peerId) && links.size < maxLinks
+
+  /**
+   * Register a persistent link (§4.7.2). `address` is set when we dialled: a link that falls
+   * behind or ends then triggers a pull sync at once; without one (we accepted it), a link that
+   * falls behind is closed, and the dialling peer re-syncs.
+   */
+  const enterLink = (
+    conn: SecureConnection,
+    channel: DocumentChannel,
+    recorder: { texts: string[]; overflow: boolean },
+    address: string | null,
+  ): void => {
+    conn.setPersistent(true)
+    const peerId = conn.remoteId
+    const link = startPushLink({
+      channel,
+      peerId,
+      ingest: pullDeps.ingest,
+      passes: pushPasses,
+      log,
+      onBehind: () => {
+        if (address === null) conn.destroy(new Error('push link fell behind'))
+        else requestSync(address)
+      },
+    })
+    links.set(peerId, { link, conn })
+    for (const text of recorder.texts) link.enqueue(text)
+    if (recorder.overflow && address !== null) requestSync(address)
+    log.info({ peer: peerId, links: links.size }, 'push link established')
+    for (const w of linkWaiters.get(peerId) ?? []) w()
+    linkWaiters.delete(peerId)
+    void link.ended.then(async (err) => {
+      if (links.get(peerId)?.link === link) links.delete(peerId)
+      log.info(
+        { peer: peerId, err: err?.message, ...link.stats },
+        stopped ? 'push link closed at shutdown' : 'push link ended',
+      )
+      if (err === null) await conn.close().catch(() => undefined)
+      else conn.destroy()
+      if (address !== null && !stopped) requestSync(address) // a dropped link costs one round trip
+    })
+    // The connection may end without a document (socket error): end the link too.
+    void conn.closed.then(() => link.stop())
+  }
+
+  const record = (peerId: string): { peerId: string; texts: string[]; overflow: boolean } => {
+    const r = { peerId, texts: [] as string[], overflow: false }
+    if (pushEnabled) recorders.add(r)
+    return r
+  }
+
   const serve = async (conn: SecureConnection): Promise<void> => {
     const channel = documentChannel(conn)
-    const outcome = await runPullServer(channel, pullDeps, conn.remoteId)
-    if (outcome === null) {
+    const recorder = record(conn.remoteId)
+    const budget = setTimeout(
+      () => conn.destroy(new Error('connection budget exceeded')),
+      INCOMING_CONNECTION_BUDGET_MS,
+    )
+    try {
+      const outcome = await runPullServer(channel, pullDeps, conn.remoteId)
+      if (outcome === null) {
+        await conn.close()
+        return
+      }
+      log.debug({ peer: conn.remoteId, ...outcome }, 'served a pull exchange')
+      deps.onSynced?.(conn.remoteId)
+      // Push negotiation, server side (§4.7.1).
+      const next = await receiveWithin(channel, SUBSCRIBE_WAIT_MS)
+      if (next?.type === 'subscribe') {
+        if (next.mode === 'persistent' && canLink(conn.remoteId)) {
+          await channel.send({ type: 'subscribeack', accepted: true, mode: 'persistent' })
+          clearTimeout(budget)
+          recorders.delete(recorder)
+          enterLink(conn, channel, recorder, null)
+          return
+        }
+        await channel
+          .send({ type: 'subscribeack', accepted: false, mode: 'pull_only' })
+          .catch(() => undefined)
+      }
       await conn.close()
-      return
+    } finally {
+      clearTimeout(budget)
+      recorders.delete(recorder)
     }
-    log.debug({ peer: conn.remoteId, ...outcome }, 'served a pull exchange')
-    // Push negotiation (§4.7.1): we do not offer persistent links yet, so we answer pull-only.
-    const next = await Promise.race([
-      channel.receive().catch(() => null),
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), SUBSCRIBE_WAIT_MS).unref()),
-    ])
-    if (next?.type === 'subscribe') {
-      await channel
-        .send({ type: 'subscribeack', accepted: false, mode: 'pull_only' })
-        .catch(() => undefined)
-    }
-    await conn.close()
   }
 
   const syncPeer = async (address: string): Promise<boolean> => {
@@ -180,9 +315,13 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       () => conn.destroy(new Error('sync budget exceeded')),
       OUTGOING_SYNC_BUDGET_MS,
     )
+    const recorder = record(conn.remoteId)
+    let linked = false
+    let failed = true
     try {
       if (conn.remoteId === identity.id) throw new Error('dialled self')
-      const outcome = await runPullClient(documentChannel(conn), pullDeps, conn.remoteId)
+      const channel = documentChannel(conn)
+      const outcome = await runPullClient(channel, pullDeps, conn.remoteId)
       const at = timestampFromMillis(deps.clock.now())
       state.recordSync(address, conn.remoteId, at)
       // Health rows keep the sortable form so newer-than comparisons work as text (§4.12).
@@ -192,11 +331,35 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
         deps.store.headOf(conn.remoteId)?.sequence ?? 0,
         deps.generation,
       )
+      deps.onSynced?.(conn.remoteId)
       log.info({ peer: conn.remoteId, address, ...outcome }, 'synced')
+      // Push negotiation, client side (§4.7.1); any failure here still leaves a successful sync.
+      if (canLink(conn.remoteId)) {
+        const sent = await channel.send({ type: 'subscribe', mode: 'persistent' }).then(
+          () => true,
+          () => false,
+        )
+        const ack = sent ? await receiveWithin(channel, SUBSCRIBEACK_WAIT_MS) : null
+        if (
+          ack?.type === 'subscribeack' &&
+          ack.accepted &&
+          ack.mode === 'persistent' &&
+          canLink(conn.remoteId)
+        ) {
+          clearTimeout(budget)
+          recorders.delete(recorder)
+          enterLink(conn, channel, recorder, address)
+          linked = true
+        }
+      }
+      failed = false
       return outcome.moreAvailable
     } finally {
       clearTimeout(budget)
-      await conn.close().catch(() => undefined) // pull only: goodbye and close (§4.7.1 step 1)
+      recorders.delete(recorder)
+      // A protocol or decode error closes without a goodbye (§4.3); pull only: goodbye and close.
+      if (failed) conn.destroy()
+      else if (!linked) await conn.close().catch(() => undefined)
     }
   }
 
@@ -216,6 +379,34 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     }
   }
 
+  /** Sync an address unless a sync of it is running; then run one more after it (coalesced). */
+  const syncAddress = (address: string): Promise<void> => {
+    const running = syncing.get(address)
+    if (running !== undefined) {
+      running.again = true
+      return running.done
+    }
+    const entry = { again: false, done: Promise.resolve() }
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false
+          await syncWithBackoff(address)
+        } while (entry.again && !stopped)
+      } finally {
+        syncing.delete(address)
+      }
+    })()
+    syncing.set(address, entry)
+    return entry.done
+  }
+
+  /** An out-of-cycle sync (link fell behind or ended, §4.7.3). */
+  const requestSync = (address: string): void => {
+    if (stopped || config.dial === false) return
+    void syncAddress(address)
+  }
+
   const peerAddresses = (): string[] => {
     const all = [...config.peers, ...state.listPeers().map((p) => p.address)]
     for (const k of state.listKnownPeersWithAddress()) if (k.address !== null) all.push(k.address)
@@ -225,10 +416,11 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
   const runCycle = async (): Promise<void> => {
     const cutoff = timestampFromMillis(Math.max(0, deps.clock.now() - OBSERVATION_MAX_AGE_MS))
     state.evictObservationsBefore(toSortableTimestamp(cutoff)) // §4.10 step 1
+    if (config.dial === false) return
     const queue = peerAddresses()
     const worker = async (): Promise<void> => {
       for (let a = queue.shift(); a !== undefined && !stopped; a = queue.shift())
-        await syncWithBackoff(a)
+        await syncAddress(a)
     }
     await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_SYNCS, queue.length) }, worker))
   }
@@ -239,6 +431,16 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       cycle = null
       if (!stopped) timer = setTimeout(loop, config.intervalSecs * 1000)
     })
+  }
+
+  const authorized = (peerId: string): boolean => {
+    if (deps.authorize === undefined) return true
+    try {
+      return deps.authorize(peerId)
+    } catch (err) {
+      log.warn({ peer: peerId, err: (err as Error).message }, 'authorisation check failed')
+      return false
+    }
   }
 
   return {
@@ -256,20 +458,42 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
         networkKey,
         log,
         onConnection: async (conn) => {
-          if (conn.remoteId === identity.id) await conn.close()
-          else await serve(conn)
+          if (conn.remoteId === identity.id) return conn.close()
+          if (!authorized(conn.remoteId)) {
+            log.info({ peer: conn.remoteId }, 'unauthorized peer rejected')
+            return conn.close()
+          }
+          await serve(conn)
         },
       })
-      if (config.manualSync !== true) loop()
+      if (config.manualSync !== true && config.dial !== false) loop()
     },
     async stop() {
       stopped = true
       abort.abort()
+      unsubscribe()
       if (timer !== null) clearTimeout(timer)
       await cycle?.catch(() => undefined)
+      await Promise.all([...syncing.values()].map((s) => s.done.catch(() => undefined)))
+      // §4.7.2 item 7: a goodbye on every link.
+      await Promise.all(
+        [...links.values()].map(async ({ link, conn }) => {
+          link.stop()
+          await conn.close().catch(() => undefined)
+        }),
+      )
       await server?.close()
     },
     port: () => server?.address().port ?? config.port,
     syncOnce: () => runCycle(),
+    links: () => [...links.keys()],
+    waitForLink: (peerId) =>
+      links.has(peerId)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const list = linkWaiters.get(peerId) ?? []
+            list.push(resolve)
+            linkWaiters.set(peerId, list)
+          }),
   }
 }

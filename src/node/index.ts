@@ -7,3 +7,4 @@ export {
   type HookConfig,
 } from './node.js'
 export { loadOrCreateIdentity } from './identity-files.js'
+export { createGossip, type Gossip, type GossipConfig, type GossipDeps } from './gossip.js'

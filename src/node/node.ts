@@ -14,7 +14,12 @@ import {
   type NodeService,
   type SseHub,
 } from '../api/index.js'
-import { createVerifierPool, type Identity, type SignatureVerifier } from '../crypto/index.js'
+import {
+  createVerifierPool,
+  deriveNetworkKey,
+  type Identity,
+  type SignatureVerifier,
+} from '../crypto/index.js'
 import { createHookRunner, type HookRunner } from '../events/index.js'
 import { createFeedEngine, type FeedEngine } from '../feed/index.js'
 import { createHttpServer } from '../http/index.js'
@@ -30,6 +35,7 @@ import {
   type StateStore,
   type SyncMode,
 } from '../store/index.js'
+import { startDiscovery, type Discovery } from './discovery.js'
 import { createGossip, type Gossip } from './gossip.js'
 import { loadOrCreateIdentity } from './identity-files.js'
 
@@ -57,6 +63,10 @@ export interface NodeConfig {
     readonly intervalSecs: number
     /** Run sync cycles only through `gossip.syncOnce()` (tests). */
     readonly manualSync?: boolean
+    /** Live push links (§4.7); `--no-push` sets false. Default true. */
+    readonly push?: boolean
+    /** UDP LAN discovery (§8, `--lan-discovery`); absent: off. */
+    readonly lanDiscovery?: { readonly port: number; readonly address: string }
   }
   /** `--peer` addresses. */
   readonly peers?: readonly string[]
@@ -185,6 +195,22 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     log: httpLog,
   })
 
+  let discovery: Discovery | null = null
+  const startLanDiscovery = async (): Promise<void> => {
+    const lan = config.gossip?.lanDiscovery
+    if (gossip === undefined || config.gossip === undefined || lan === undefined) return
+    // Discovered peers join the peers table; the sync loop picks them up at its next cycle (§8.3).
+    discovery = await startDiscovery(
+      {
+        identity,
+        networkKey: deriveNetworkKey(config.gossip.networkKey),
+        addLanPeer: (address) => state.addLanPeer(address),
+        log: log.child({ ns: 'egregore:discovery' }),
+      },
+      { ...lan, gossipPort: () => gossip.port() },
+    )
+  }
+
   let stopped = false
   return {
     identity,
@@ -201,10 +227,12 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
       const address = app.server.address()
       if (address !== null && typeof address === 'object') boundPort = address.port
       await gossip?.start()
+      await startLanDiscovery()
     },
     async stop() {
       if (stopped) return
       stopped = true
+      await discovery?.stop()
       await gossip?.stop()
       sse.closeAll()
       await app.close()

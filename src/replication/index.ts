@@ -16,3 +16,19 @@ export {
   type PullDeps,
   type PullOutcome,
 } from './pull-session.js'
+export { startPushLink, type PushLink, type PushLinkDeps, type PushLinkStats } from './push-link.js'
+/**
+ * LAN discovery datagrams (§8.1, §8.3): `encodeAnnouncement` builds the exact announcement bytes
+ * (`RangeError` on a bad discriminator or port); `parseAnnouncement` applies the receive filter and
+ * returns a decision with the reason, never throws; `toCandidateAddress` brackets IPv6 sources.
+ */
+export {
+  ANNOUNCEMENT_MAGIC,
+  encodeAnnouncement,
+  parseAnnouncement,
+  toCandidateAddress,
+  type Announcement,
+  type AnnouncementDecision,
+  type AnnouncementFilter,
+  type AnnouncementRejectReason,
+} from './discovery-codec.js'

@@ -135,8 +135,58 @@ export async function serveWant(
 }
 
 /**
+ * Batched ingest for one exchange: batches verify and commit while reading goes on (at most
+ * three in flight). A failed batch (a store error) is held and rethrown in order by `throttle`
+ * or `settle`, so no ingest can fail later as an unhandled rejection.
+ */
+function createIngestQueue(deps: PullDeps, peerId: string) {
+  let pending: Message[] = []
+  let stored = 0
+  let failure: { readonly err: unknown } | null = null
+  const inFlight: Promise<void>[] = []
+  const flush = (): void => {
+    if (pending.length === 0 || failure !== null) return
+    const batch = pending
+    pending = []
+    inFlight.push(
+      deps.ingest(batch, peerId).then(
+        (results) => {
+          for (const r of results) {
+            if (r.status === 'stored') stored++
+            else if (r.status === 'rejected')
+              deps.log.info({ peer: peerId, reason: r.reason }, `rejected message: ${r.detail}`)
+          }
+        },
+        (err: unknown) => void (failure ??= { err }),
+      ),
+    )
+  }
+  const rethrow = (): void => {
+    if (failure !== null) throw failure.err
+  }
+  return {
+    add(message: Message): void {
+      pending.push(message)
+      if (pending.length >= PULL_INGEST_BATCH) flush()
+    },
+    async throttle(): Promise<void> {
+      if (inFlight.length > 2) await inFlight.shift()
+      rethrow()
+    },
+    /** Ingest what is pending and wait for every batch; throws the first failure. */
+    async settle(): Promise<void> {
+      flush()
+      await Promise.all(inFlight.splice(0))
+      rethrow()
+    },
+    stored: () => stored,
+  }
+}
+
+/**
  * Receive messages until `done` (§4.6): only authors we asked for are ingested; at most 10000
- * are considered. Ingest runs in batches while reading continues.
+ * are considered. When reading fails (a decode or protocol error, a broken connection), what
+ * arrived before is still ingested, and all ingest has settled before the error is rethrown.
  */
 export async function receiveMessages(
   channel: DocumentChannel,
@@ -144,50 +194,36 @@ export async function receiveMessages(
   deps: PullDeps,
   peerId: string,
 ): Promise<{ considered: number; stored: number; capped: boolean; closed: boolean }> {
+  const ingest = createIngestQueue(deps, peerId)
   let considered = 0
-  let stored = 0
   let dropped = 0
-  let pending: Message[] = []
-  const inFlight: Promise<void>[] = []
-  const flush = (): void => {
-    if (pending.length === 0) return
-    const batch = pending
-    pending = []
-    inFlight.push(
-      deps.ingest(batch, peerId).then((results) => {
-        for (const r of results) {
-          if (r.status === 'stored') stored++
-          else if (r.status === 'rejected')
-            deps.log.info({ peer: peerId, reason: r.reason }, `rejected message: ${r.detail}`)
-        }
-      }),
-    )
-  }
   let closed = false
-  for (;;) {
-    const doc = await channel.receive()
-    if (doc === null) {
-      closed = true
-      break
-    }
-    if (doc.type === 'done') break
-    if (doc.type !== 'messages') throw protocolError('receiving messages', doc)
-    for (const { message } of doc.messages) {
-      if (considered >= MAX_MESSAGES_PER_CONNECTION) break
-      considered++
-      if (!wanted.has(message.author)) {
-        dropped++ // a peer cannot push feeds we did not ask for (Appendix A.1 #4)
-        continue
+  try {
+    for (;;) {
+      const doc = await channel.receive()
+      if (doc === null) {
+        closed = true
+        break
       }
-      pending.push(message)
+      if (doc.type === 'done') break
+      if (doc.type !== 'messages') throw protocolError('receiving messages', doc)
+      for (const { message } of doc.messages) {
+        if (considered >= MAX_MESSAGES_PER_CONNECTION) break
+        considered++
+        if (wanted.has(message.author)) ingest.add(message)
+        else dropped++ // a peer cannot push feeds we did not ask for (Appendix A.1 #4)
+      }
+      await ingest.throttle()
     }
-    if (pending.length >= PULL_INGEST_BATCH) flush()
-    if (inFlight.length > 2) await inFlight.shift()
+  } catch (err) {
+    // Messages read before the error are as valid as any: ingest them, then report the error.
+    await ingest.settle().catch(() => undefined) // the reading error is the one to report
+    throw err
   }
-  flush()
-  await Promise.all(inFlight)
+  await ingest.settle()
   if (dropped > 0)
     deps.log.debug({ peer: peerId, dropped }, 'dropped messages of authors we did not request')
+  const stored = ingest.stored()
   return { considered, stored, capped: considered >= MAX_MESSAGES_PER_CONNECTION, closed }
 }
 
@@ -222,7 +258,9 @@ export async function runPullClient(
     sent,
     considered: got.considered,
     stored: got.stored,
-    moreAvailable: got.capped || stillBehind(theirs, deps.feeds, passes),
+    // A round that stored nothing would only repeat itself: a peer advertising what it never
+    // serves (or cannot: both of us miss the start of a feed) is not redialled at once (§4.10).
+    moreAvailable: got.stored > 0 && (got.capped || stillBehind(theirs, deps.feeds, passes)),
   }
 }
 

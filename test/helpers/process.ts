@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { TestContext } from 'node:test'
-import { createNode, type EgregoreNode, type NodeConfig } from '../../src/node/index.js'
+import {
+  createNode,
+  type EgregoreNode,
+  type NodeConfig,
+  type NodeDeps,
+} from '../../src/node/index.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
@@ -19,25 +24,30 @@ export function tempDir(t: TestContext, label = 'egregore'): string {
 /**
  * A node on a fresh temp data dir, HTTP on an ephemeral port, started. One teardown stops the
  * node and then removes its directory (in that order: a running node may still write there).
+ * `deps` (a capturing logger, a clock) go to `createNode`; `dataDir` lets a test open the database.
  */
 export async function startTestNodeIn(
   t: TestContext,
   config: Omit<NodeConfig, 'dataDir' | 'passphrase'>,
-): Promise<EgregoreNode> {
+  deps: NodeDeps = {},
+): Promise<EgregoreNode & { readonly dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'egregore-node-'))
-  const node = await createNode({
-    passphrase: false,
-    port: 0,
-    verifyThreads: 1,
-    ...config,
-    dataDir,
-  })
+  const node = await createNode(
+    {
+      passphrase: false,
+      port: 0,
+      verifyThreads: 1,
+      ...config,
+      dataDir,
+    },
+    deps,
+  )
   t.after(async () => {
     await node.stop()
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 })
   })
   await node.start()
-  return node
+  return Object.assign(node, { dataDir })
 }
 
 export interface Proc {
@@ -50,14 +60,19 @@ export interface Proc {
   output(): { stdout: string; stderr: string }
 }
 
-/** Run a TypeScript entry point of this repository under tsx. Killed at test end if still running. */
+/**
+ * Run a TypeScript entry point of this repository under tsx. Killed at test end if still running.
+ * `prefix` is a command that execs node in its place, e.g. `['ip', 'netns', 'exec', ns]`.
+ */
 export function runTs(
   t: TestContext,
   entry: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  prefix: readonly string[] = [],
 ): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', join(ROOT, entry), ...args]
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

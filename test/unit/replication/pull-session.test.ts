@@ -3,43 +3,13 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { silentLogger } from '../../../src/log.js'
 import {
-  encodeGossipMessage,
-  parseGossipMessage,
   runPullClient,
   runPullServer,
   type DocumentChannel,
-  type GossipMessage,
   type PullDeps,
 } from '../../../src/replication/index.js'
+import { channelPair } from '../../helpers/channels.js'
 import { buildFeed, createTestEngine, testIdentity, type TestEngine } from '../../helpers/feeds.js'
-
-/** Two channels joined back to back; documents go through the real codec. */
-function channelPair(): [DocumentChannel, DocumentChannel] {
-  const make = (
-    inbox: (GossipMessage | null)[],
-    waiters: ((d: GossipMessage | null) => void)[],
-  ) => ({
-    deliver(doc: GossipMessage | null) {
-      const w = waiters.shift()
-      if (w !== undefined) w(doc)
-      else inbox.push(doc)
-    },
-    receive(): Promise<GossipMessage | null> {
-      if (inbox.length > 0) return Promise.resolve(inbox.shift() ?? null)
-      return new Promise((resolve) => waiters.push(resolve))
-    },
-  })
-  const a = make([], [])
-  const b = make([], [])
-  const side = (me: typeof a, peer: typeof a): DocumentChannel => ({
-    send: (doc) => {
-      peer.deliver(parseGossipMessage(encodeGossipMessage(doc)))
-      return Promise.resolve()
-    },
-    receive: () => me.receive(),
-  })
-  return [side(a, b), side(b, a)]
-}
 
 function deps(te: TestEngine, follows: string[] = []): PullDeps {
   return {
