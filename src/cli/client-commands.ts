@@ -1,9 +1,10 @@
-/** The client subcommands: publish, feed, search, status, peers, follow(s)/unfollow. */
+/** The client subcommands: publish, feed, search, status, peers, follow(s)/unfollow, relay. */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parseJson, writeCanonical } from '../codec/index.js'
 import { EgregoreError } from '../errors.js'
 import { callApi, printFields, printJson, printMessages, type ClientOptions } from './client.js'
+import { registerRelayCommands } from './relay-commands.js'
 
 interface Common {
   api?: string
@@ -171,4 +172,6 @@ export function registerClientCommands(program: Command): void {
     await callApi(clientOptions(o), 'DELETE', `/v1/follows/${enc(id)}`)
     console.log(`unfollowed ${id}`)
   })
+
+  registerRelayCommands(program)
 }

@@ -4,7 +4,10 @@
  */
 import { isEgregoreError } from '../errors.js'
 
-export type ApiErrorCode =
+export type ApiErrorCode = NodeApiErrorCode | RelayApiErrorCode
+
+/** Codes of the node API (§7.3); the relay answers the generic ones too. */
+export type NodeApiErrorCode =
   | 'INVALID_JSON'
   | 'BAD_REQUEST'
   | 'INVALID_BODY'
@@ -28,6 +31,31 @@ export type ApiErrorCode =
   | 'TOO_MANY_SUBSCRIBERS'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR'
+
+/** Codes only the relay API answers (§9.4, §9.5). */
+export type RelayApiErrorCode =
+  | 'INVALID_PUBLIC_ID'
+  | 'NICKNAME_TOO_LONG'
+  | 'INVALID_SIGNATURE'
+  | 'INVALID_TIMESTAMP'
+  | 'STALE_REQUEST'
+  | 'ALREADY_REGISTERED'
+  | 'MAX_PEERS_REACHED'
+  | 'NOT_REGISTERED'
+  | 'RATE_LIMITED'
+
+/** The relay-only codes, for documents and tests that list one API's codes. */
+export const RELAY_ONLY_ERROR_CODES: readonly RelayApiErrorCode[] = [
+  'INVALID_PUBLIC_ID',
+  'NICKNAME_TOO_LONG',
+  'INVALID_SIGNATURE',
+  'INVALID_TIMESTAMP',
+  'STALE_REQUEST',
+  'ALREADY_REGISTERED',
+  'MAX_PEERS_REACHED',
+  'NOT_REGISTERED',
+  'RATE_LIMITED',
+]
 
 /** HTTP status of each code. */
 export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
@@ -54,6 +82,15 @@ export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   TOO_MANY_SUBSCRIBERS: 503,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
+  INVALID_PUBLIC_ID: 400,
+  NICKNAME_TOO_LONG: 400,
+  INVALID_SIGNATURE: 400,
+  INVALID_TIMESTAMP: 400,
+  STALE_REQUEST: 400,
+  ALREADY_REGISTERED: 400,
+  MAX_PEERS_REACHED: 400,
+  NOT_REGISTERED: 404,
+  RATE_LIMITED: 429,
 }
 
 /** An error answered as an envelope with `code` and the status from the table. */

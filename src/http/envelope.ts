@@ -7,6 +7,9 @@
 export interface Metadata {
   readonly limit?: number
   readonly offset?: number
+  /** Relay `GET /v1/feed` paging (PROTOCOL.md §9.5). */
+  readonly page?: number
+  readonly per_page?: number
   readonly warnings?: readonly string[]
   /** Search ordering: `rank` (BM25) or `recency` (very broad queries). */
   readonly order?: string

@@ -1,6 +1,15 @@
 /** Layer 3: SQLite storage (PROTOCOL.md §6). */
 export { openDatabase, type Db, type OpenOptions, type SyncMode } from './database.js'
-export { createMessageStore, type MessageStore } from './message-store.js'
+export { createMessageStore, type MessageStore, type Retainer } from './message-store.js'
+export { type EvictedFeed } from './eviction.js'
+export {
+  createRelayStore,
+  type RelayStore,
+  type Registration,
+  type RegisterOutcome,
+  type SettingsOutcome,
+  type DirectoryEntry,
+} from './relay-store.js'
 export {
   clampLimit,
   MAX_RANKED_MATCHES,

@@ -13,6 +13,7 @@ import type {
   Neighbours,
 } from '../feed/index.js'
 import type { Db } from './database.js'
+import { createEvictor, type EvictedFeed } from './eviction.js'
 import { COLUMNS, createMessageQueries, toStored, type MessageRow } from './message-queries.js'
 
 interface HeldRow {
@@ -31,7 +32,16 @@ function toHeld(r: HeldRow): HeldMessage {
   }
 }
 
-export type MessageStore = FeedStore & ReturnType<typeof createMessageQueries>
+/** Relay retention on top of the FeedStore (PROTOCOL.md §9.6). */
+export interface Retainer {
+  /**
+   * Delete, per author, the longest sequence prefix received before `cutoffMs` (Unix ms) with
+   * its search rows, and raise the feed's floor; one transaction. Returns what each feed lost.
+   */
+  evictReceivedBefore(cutoffMs: number): EvictedFeed[]
+}
+
+export type MessageStore = FeedStore & Retainer & ReturnType<typeof createMessageQueries>
 
 /** Create the message store over an open, migrated database. */
 export function createMessageStore(db: Db): MessageStore {
@@ -186,5 +196,15 @@ export function createMessageStore(db: Db): MessageStore {
     messagesAfter: (author, afterSequence, limit) =>
       (stmt.after.all(author, afterSequence, limit) as MessageRow[]).map(toStored),
   }
-  return Object.assign(feedStore, createMessageQueries(db))
+  const evict = createEvictor(db)
+  const retainer: Retainer = {
+    evictReceivedBefore(cutoffMs) {
+      const evicted = evict(cutoffMs)
+      // Ingest reads floors from this cache (§5.2 steps 3 and 10); update it after the commit.
+      for (const e of evicted)
+        floors.set(e.author, { sequence: e.floorSequence, hash: e.floorHash })
+      return evicted
+    },
+  }
+  return Object.assign(feedStore, retainer, createMessageQueries(db))
 }

@@ -1,6 +1,6 @@
 /**
- * The node's OpenAPI document (docs/api/node-api.yaml) and a validator for the subset of OpenAPI
- * 3.0 schema keywords it uses. Any other keyword is an error, so the document cannot rely on a
+ * The OpenAPI documents (docs/api/node-api.yaml, docs/api/relay-api.yaml) and a validator for the
+ * subset of OpenAPI 3.0 schema keywords they use. Any other keyword is an error, so the document cannot rely on a
  * rule this validator would silently skip.
  */
 import { readFileSync } from 'node:fs'
@@ -36,10 +36,12 @@ export const HTTP_METHODS = [
 ] as const
 
 const SPEC_PATH = new URL('../../docs/api/node-api.yaml', import.meta.url)
+/** The relay's document. */
+export const RELAY_SPEC_PATH = new URL('../../docs/api/relay-api.yaml', import.meta.url)
 
-/** Load and parse the YAML document. */
-export function loadSpec(): OpenApiDoc {
-  return parse(readFileSync(SPEC_PATH, 'utf8')) as OpenApiDoc
+/** Load and parse a YAML document (default: the node's). */
+export function loadSpec(path: URL = SPEC_PATH): OpenApiDoc {
+  return parse(readFileSync(path, 'utf8')) as OpenApiDoc
 }
 
 /** Every (method, path, operation) of the document. */
@@ -256,4 +258,58 @@ export class SchemaValidator {
     }
     return errors
   }
+}
+
+/** A response as the checker needs it (the body text may be absent for streams). */
+export interface CheckedResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly text?: string
+}
+
+/**
+ * Checks responses against a document: the status is documented for the operation, documented
+ * headers are present and valid, the content type is documented and a JSON body validates (or
+ * the body is empty when none is documented). Records each `METHOD path status` it saw.
+ */
+export function createResponseChecker(doc: OpenApiDoc, validator: SchemaValidator) {
+  const exercised = new Set<string>()
+  const fail = (message: string): never => {
+    throw new Error(message)
+  }
+  const check = (method: string, path: string, res: CheckedResponse): unknown => {
+    const where = `${method} ${path} ${res.status}`
+    const op =
+      doc.paths[path]?.[method.toLowerCase()] ?? fail(`${method} ${path} is not documented`)
+    const documented =
+      op.responses[String(res.status)] ??
+      fail(`${where} is not documented: ${res.text?.slice(0, 300) ?? ''}`)
+    exercised.add(where)
+    const response = validator.deref(documented)
+    for (const [name, h] of Object.entries((response['headers'] ?? {}) as Record<string, Schema>)) {
+      const value = res.headers[name.toLowerCase()]
+      if (typeof value !== 'string') fail(`${where}: header ${name} missing`)
+      const errors = validator.validate((h['schema'] ?? {}) as Schema, value)
+      if (errors.length > 0) fail(`${where}: header ${name}: ${errors.join('; ')}`)
+    }
+    const content = response['content'] as Record<string, Schema> | undefined
+    if (content === undefined) {
+      if ((res.text ?? '') !== '') fail(`${where} documents no body`)
+      return undefined
+    }
+    const type = String(res.headers['content-type'] ?? '')
+    const media =
+      Object.keys(content).find((m) => type.split(';')[0]?.trim().toLowerCase() === m) ??
+      fail(`${where}: content type '${type}' not documented`)
+    const schema = (content[media]?.['schema'] as Schema | undefined) ?? fail(`${where}: no schema`)
+    if (media !== 'application/json') return undefined
+    const body = JSON.parse(res.text ?? '') as unknown
+    const errors = validator.validate(schema, body)
+    if (errors.length > 0)
+      fail(
+        `${where} does not match its schema: ${errors.join('; ')}: ${res.text?.slice(0, 300) ?? ''}`,
+      )
+    return body
+  }
+  return { check, exercised }
 }
