@@ -10,15 +10,17 @@ import { Pool } from 'undici'
 import type { Figure } from './feed-bench.js'
 import { fmt, nowMs, percentile, tempDir } from './util.js'
 
-async function startDaemon(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+/** The real daemon as a child process on ephemeral ports; resolves with its HTTP port. */
+export async function startDaemon(
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
     [
       // DAEMON_NODE_FLAGS, e.g. "--cpu-prof --trace-gc", to investigate a figure.
       ...(process.env['DAEMON_NODE_FLAGS']?.split(' ').filter((f) => f !== '') ?? []),
-      '--import',
-      'tsx',
-      'src/bin/egregore.ts',
+      'dist/bin/egregore.js', // what `npm start` runs; bench/index.ts builds it first
       '--data-dir',
       dataDir,
       '--port',
@@ -29,6 +31,7 @@ async function startDaemon(dataDir: string): Promise<{ child: ChildProcess; port
       '127.0.0.1',
       '--log-level',
       'info', // the "node ready" line carries the bound port
+      ...extraArgs,
     ],
     {
       stdio: ['ignore', process.env['DAEMON_STDOUT'] === undefined ? 'ignore' : 'inherit', 'pipe'],
@@ -45,7 +48,7 @@ async function startDaemon(dataDir: string): Promise<{ child: ChildProcess; port
   return { child, port }
 }
 
-async function stopDaemon(child: ChildProcess): Promise<void> {
+export async function stopDaemon(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.on('exit', resolve))
   child.kill('SIGTERM')
   await exited

@@ -13,7 +13,7 @@ export interface Figure {
   readonly target?: string
 }
 
-function buildFeeds(authors: number, perAuthor: number, seed: number): Message[] {
+export function buildFeeds(authors: number, perAuthor: number, seed: number): Message[] {
   const random = rng(seed)
   const vocab = vocabulary(5000, random)
   const out: Message[] = []

@@ -1,12 +1,17 @@
 /**
  * `npm run bench`: the figures each issue asks for, measured on this machine.
  * `npm run bench -- <section>` runs one section: ingest, publish, search, http, sse, throughput,
- * handshake.
+ * handshake, coldsync, propagation.
  */
+import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { runApiBenchmarks } from './api-bench.js'
 import { runFeedBenchmarks, type Figure } from './feed-bench.js'
+import { runReplicationBenchmarks } from './replication-bench.js'
 import { runTransportBenchmarks } from './transport-bench.js'
+
+// Daemons run from dist/ exactly as `npm start` does (no tsx loader in their memory or CPU).
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
 
 const only = process.argv[2]
 console.log(
@@ -16,6 +21,7 @@ const figures: Figure[] = [
   ...(await runFeedBenchmarks(only)),
   ...(await runApiBenchmarks(only)),
   ...(await runTransportBenchmarks(only)),
+  ...(await runReplicationBenchmarks(only)),
 ]
 console.log('')
 for (const f of figures) {
