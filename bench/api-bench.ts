@@ -40,6 +40,7 @@ export async function startDaemon(
   )
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stderr }).on('line', (line) => {
+      if (process.env['DAEMON_LOG'] !== undefined) console.error(line) // investigating a figure
       const m = /"http":"127\.0\.0\.1:(\d+)"/.exec(line)
       if (m !== null) resolve(Number(m[1]))
     })

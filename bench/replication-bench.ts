@@ -38,6 +38,12 @@ async function startBenchNode(label: string, peers: string[] = []): Promise<Egre
   })
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (100/s)
+}
+
 /** Peak resident set size of a process, from /proc (VmHWM), in MB. */
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -54,6 +60,7 @@ async function benchColdSync(figures: Figure[]): Promise<void> {
   for (let i = 0; i < messages.length; i += 1000)
     await source.engine.ingestMany(messages.slice(i, i + 1000))
   const dir = tempDir('cold-sink')
+  const sourceCpu0 = process.cpuUsage()
   const t0 = nowMs()
   const { child, port } = await startDaemon(dir.path, [
     '--network-key',
@@ -72,6 +79,9 @@ async function benchColdSync(figures: Figure[]): Promise<void> {
   }
   const done = nowMs()
   const rss = peakRssMb(child.pid!)
+  const sinkCpu = cpuSeconds(child.pid!)
+  const sourceCpuUs = process.cpuUsage(sourceCpu0)
+  const sourceCpu = (sourceCpuUs.user + sourceCpuUs.system) / 1e6
   if (process.env['BENCH_RSS_DETAIL'] !== undefined)
     console.log(
       readFileSync(`/proc/${child.pid!}/status`, 'utf8')
@@ -87,6 +97,10 @@ async function benchColdSync(figures: Figure[]): Promise<void> {
     name: `cold sync: fresh daemon pulls ${total} messages (${feeds} feeds × ${perFeed}) from one peer over loopback`,
     value: `${count === total ? '' : `INCOMPLETE (${count}) `}${fmt(secs, 2)} s after the node was ready (${fmt((done - t0) / 1000, 2)} s from spawn), ${fmt(count / secs, 0)} msg/s`,
     target: '≤ 10 s',
+  })
+  figures.push({
+    name: 'cold sync: CPU used (2 cores = 2 CPU-seconds per second)',
+    value: `receiving daemon ${fmt(sinkCpu, 1)} s (all threads: ingest, verify, checkpoints), serving node ${fmt(sourceCpu, 1)} s, over ${fmt((done - t0) / 1000, 1)} s`,
   })
   figures.push({
     name: 'cold sync: peak RSS of the receiving daemon (VmHWM)',

@@ -48,6 +48,18 @@ export interface Canonical {
  * preimage. Hash = SHA-256 of its UTF-8 bytes.
  */
 export function canonicalize(m: UnsignedMessage, contentText?: string): Canonical {
+  // Messages are immutable, so the canonical text of one object is computed once: a received
+  // message is canonicalized for its wire text when parsed and again for its hash at ingest.
+  const cached = canonicalCache.get(m)
+  if (cached !== undefined) return cached
+  const canonical = buildCanonical(m, contentText)
+  canonicalCache.set(m, canonical)
+  return canonical
+}
+
+const canonicalCache = new WeakMap<UnsignedMessage, Canonical>()
+
+function buildCanonical(m: UnsignedMessage, contentText?: string): Canonical {
   // `contentText`, when given, must be writeCanonical(m.content) (publish computes it once).
   const content = contentText ?? writeCanonical(m.content)
   let text =
