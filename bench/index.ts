@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: the figures each issue asks for, measured on this machine.
  * `npm run bench -- <section>` runs one section: ingest, publish, search, http, sse, throughput,
- * handshake, coldsync, propagation.
+ * handshake, coldsync, propagation, relaylatency, relayfan.
  */
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { runApiBenchmarks } from './api-bench.js'
 import { runFeedBenchmarks, type Figure } from './feed-bench.js'
+import { runRelayBenchmarks } from './relay-bench.js'
 import { runReplicationBenchmarks } from './replication-bench.js'
 import { runTransportBenchmarks } from './transport-bench.js'
 
@@ -22,6 +23,7 @@ const figures: Figure[] = [
   ...(await runApiBenchmarks(only)),
   ...(await runTransportBenchmarks(only)),
   ...(await runReplicationBenchmarks(only)),
+  ...(await runRelayBenchmarks(only)),
 ]
 console.log('')
 for (const f of figures) {

@@ -9,7 +9,7 @@ import type { MessageEvent } from '../src/feed/index.js'
 import { createNode, type EgregoreNode } from '../src/node/index.js'
 import { startDaemon, stopDaemon } from './api-bench.js'
 import { buildFeeds, type Figure } from './feed-bench.js'
-import { fmt, nowMs, percentile, tempDir } from './util.js'
+import { cpuSeconds, fmt, nowMs, peakRssMb, percentile, tempDir } from './util.js'
 
 const NETWORK_KEY = 'egregore-bench-replication'
 
@@ -36,18 +36,6 @@ async function startBenchNode(label: string, peers: string[] = []): Promise<Egre
       dir.cleanup()
     },
   })
-}
-
-/** CPU seconds (user + system, all threads) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (100/s)
-}
-
-/** Peak resident set size of a process, from /proc (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? NaN : Number(m[1]) / 1024
 }
 
 async function benchColdSync(figures: Figure[]): Promise<void> {

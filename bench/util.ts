@@ -1,6 +1,6 @@
 /** Shared helpers for the benchmarks: temp dirs, timing, percentiles, synthetic content. */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 export function tempDir(label: string): { path: string; cleanup: () => void } {
@@ -98,4 +98,21 @@ export function sentence(
 
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+}
+
+/** Peak resident set size of a process, from /proc (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Number(m[1]) / 1024
+}
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (100/s)
+}
+
+/** The 1-minute load average, for printing beside a figure measured on a shared machine. */
+export function loadAverage(): string {
+  return fmt(loadavg()[0] ?? NaN, 2)
 }

@@ -27,42 +27,60 @@ import { postJson, type HttpResult } from './http.js'
 /** The network key relay tests share. */
 export const RELAY_TEST_NETWORK_KEY = 'egregore-relay-test'
 
+/** A relay data directory that survives restarts within a test. */
+export interface RelayHome {
+  readonly dataDir: string
+  /**
+   * Create and start a relay on this data dir (stop the previous one first): HTTP and gossip on
+   * 127.0.0.1, ports 0, one verify thread.
+   */
+  start(config?: Partial<Omit<RelayConfig, 'dataDir'>>, deps?: RelayDeps): Promise<Relay>
+}
+
 /**
- * A started relay: HTTP and gossip on 127.0.0.1, ports 0, one verify thread, a fresh data dir.
- * One teardown stops it and then removes the directory.
+ * A fresh relay data dir. Teardown stops every relay started on it (stop is idempotent), then
+ * removes the directory.
  */
-export async function startTestRelay(
-  t: TestContext,
-  config: Partial<RelayConfig> = {},
-  deps: RelayDeps = {},
-): Promise<Relay & { readonly dataDir: string }> {
+export function relayHome(t: TestContext): RelayHome {
   const dataDir = mkdtempSync(join(tmpdir(), 'egregore-relay-'))
-  let relay: Relay
-  try {
-    relay = await createRelay(
-      {
-        port: 0,
-        bind: '127.0.0.1',
-        gossipPort: 0,
-        gossipBind: '127.0.0.1',
-        networkKey: RELAY_TEST_NETWORK_KEY,
-        verifyThreads: 1,
-        version: '0.0.0-test',
-        ...config,
-        dataDir,
-      },
-      deps,
-    )
-  } catch (err) {
-    rmSync(dataDir, { recursive: true, force: true })
-    throw err
-  }
+  const relays: Relay[] = []
   t.after(async () => {
-    await relay.stop()
+    for (const relay of relays) await relay.stop()
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 })
   })
-  await relay.start()
-  return Object.assign(relay, { dataDir })
+  return {
+    dataDir,
+    async start(config = {}, deps = {}) {
+      const relay = await createRelay(
+        {
+          port: 0,
+          bind: '127.0.0.1',
+          gossipPort: 0,
+          gossipBind: '127.0.0.1',
+          networkKey: RELAY_TEST_NETWORK_KEY,
+          verifyThreads: 1,
+          version: '0.0.0-test',
+          ...config,
+          dataDir,
+        },
+        deps,
+      )
+      relays.push(relay)
+      await relay.start()
+      return relay
+    },
+  }
+}
+
+/** A started relay (see `relayHome`) on a fresh data dir, stopped and removed after the test. */
+export async function startTestRelay(
+  t: TestContext,
+  config: Partial<Omit<RelayConfig, 'dataDir'>> = {},
+  deps: RelayDeps = {},
+): Promise<Relay & { readonly dataDir: string }> {
+  const home = relayHome(t)
+  const relay = await home.start(config, deps)
+  return Object.assign(relay, { dataDir: home.dataDir })
 }
 
 export interface SignedBodyOptions {
