@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ABORTED'
   | 'CLOSED'
   | 'IO_ERROR'
+  | 'QUOTA_EXCEEDED'
 
 /** An expected, operational failure. Callers branch on `code`, never on the message text. */
 export class EgregoreError extends Error {

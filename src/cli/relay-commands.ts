@@ -62,14 +62,18 @@ function relayUrl(url: string): URL {
 }
 
 /** POST a JSON body to the relay; returns the envelope's `data` or throws with its error. */
-export async function postToRelay(base: URL, path: string, body: string): Promise<JsonObject> {
+export function postToRelay(base: URL, path: string, body: string): Promise<JsonObject> {
+  return requestRelay(base, path, body)
+}
+
+/** GET (no body) or POST (a JSON body) to the relay; the envelope's `data`, or its error. */
+async function requestRelay(base: URL, path: string, body?: string): Promise<JsonObject> {
   const target = new URL(path.replace(/^\//, ''), base.href.endsWith('/') ? base : `${base.href}/`)
   let res: Response
   try {
     res = await fetch(target, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body }),
       signal: AbortSignal.timeout(RELAY_REQUEST_TIMEOUT_MS),
     })
   } catch (err) {
@@ -182,4 +186,38 @@ export function registerRelayCommands(program: Command): void {
         console.log(`updated ${id} on ${base.href}`)
       },
     )
+
+  relay
+    .command('status')
+    .description(
+      "the relay's status, and whether it still accepts this node's feed (its storage quota)",
+    )
+    .argument('<url>', 'relay HTTP API, e.g. http://relay-host:7660')
+    .option('--data-dir <dir>', "the node's data directory (default: ./data)")
+    .option('--json', 'print the relay status as JSON')
+    .action(async (url: string, o: RelayOptions, cmd: Command) => {
+      const base = relayUrl(url)
+      const identity = await loadExistingIdentity(dataDirOption(cmd))
+      const id = identity.id
+      wipe(identity.secretKey)
+      wipe(identity.seed)
+      const data = await requestRelay(base, '/v1/status')
+      const capped = Array.isArray(data['capped_feeds']) ? data['capped_feeds'] : []
+      if (o.json === true) printJson(data)
+      else {
+        console.log(
+          `relay ${String(data['identity'])}: ${String(data['authorized_peers'])} registered ` +
+            `peers, ${String(data['message_count'])} messages in ${String(data['feed_count'])} feeds`,
+        )
+      }
+      if (capped.includes(id)) {
+        // The quota error reaches the peer here: the wire protocol has no error document (§9.5).
+        throw new EgregoreError(
+          'QUOTA_EXCEEDED',
+          `the relay holds the most it accepts of ${id} (--max-feed-bytes): it no longer ` +
+            'requests or stores new messages of this feed; direct peers still replicate it',
+        )
+      }
+      if (o.json !== true) console.log(`this node's feed ${id} is within the relay's quota`)
+    })
 }

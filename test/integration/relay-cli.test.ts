@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadOrCreateIdentity } from '../../src/node/index.js'
+import { buildFeed, messagesOf } from '../helpers/feeds.js'
 import { httpRequest } from '../helpers/http.js'
 import { runTs, tempDir } from '../helpers/process.js'
 import { startTestRelay } from '../helpers/relay.js'
@@ -130,4 +131,27 @@ test('egregore relay register signs with the node identity; settings change it; 
 
   const badUrl = runTs(t, NODE_BIN, ['relay', 'register', 'relay-host:7660', '--data-dir', nodeDir])
   assert.equal(await badUrl.exited, 2)
+})
+
+test('egregore relay status reports the relay, and QUOTA_EXCEEDED (exit 1) once our feed is capped', async (t) => {
+  const relay = await startTestRelay(t, { maxFeedBytes: 3000 }) // ~500 bytes per message
+  const url = `http://127.0.0.1:${relay.httpPort()}`
+  const nodeDir = tempDir(t)
+  const { identity } = await loadOrCreateIdentity(nodeDir, {
+    encrypted: false,
+    getPassphrase: () => Promise.reject(new Error('unused')),
+  })
+  const within = runTs(t, NODE_BIN, ['relay', 'status', url, '--data-dir', nodeDir])
+  assert.equal(await within.exited, 0, within.output().stderr)
+  assert.match(within.output().stdout, /0 messages in 0 feeds/)
+  assert.match(within.output().stdout, /within the relay's quota/)
+
+  const feed = messagesOf(
+    buildFeed(identity, 8, { contentFn: (n) => ({ type: 'note', pad: 'x'.repeat(300), n }) }),
+  )
+  await relay.engine.ingestMany(feed)
+  assert.deepEqual(relay.status().capped_feeds, [identity.id])
+  const over = runTs(t, NODE_BIN, ['relay', 'status', url, '--data-dir', nodeDir])
+  assert.equal(await over.exited, 1)
+  assert.match(over.output().stderr, /holds the most it accepts of @.*--max-feed-bytes/)
 })
