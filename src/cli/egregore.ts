@@ -3,12 +3,12 @@
  * subcommands that talk to a running node's API. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
 import { readFileSync } from 'node:fs'
-import { Command, CommanderError, Option } from 'commander'
-import { isEgregoreError } from '../errors.js'
+import { Command, Option } from 'commander'
 import { registerClientCommands } from './client-commands.js'
 import { resolveDaemonConfig, type RawConfig } from './config.js'
 import { runDaemon } from './daemon.js'
 import { LOG_LEVELS } from './logger.js'
+import { runProgram } from './run-program.js'
 
 /** The package version, read once from package.json. */
 export function packageVersion(): string {
@@ -103,21 +103,6 @@ export function buildProgram(): Command {
 }
 
 /** Run the CLI; operational errors print one line and exit 1, usage errors exit 2. */
-export async function main(argv: readonly string[]): Promise<void> {
-  try {
-    await buildProgram().parseAsync(argv)
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here with exit code 0; usage errors were already printed.
-      process.exitCode = err.exitCode === 0 ? 0 : 2
-      return
-    }
-    if (isEgregoreError(err)) {
-      console.error(`egregore: ${err.message}`)
-      process.exitCode = err.code === 'CONFIG_ERROR' ? 2 : 1
-      return
-    }
-    console.error('egregore: unexpected error', err)
-    process.exitCode = 1
-  }
+export function main(argv: readonly string[]): Promise<void> {
+  return runProgram('egregore', buildProgram(), argv)
 }

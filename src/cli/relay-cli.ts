@@ -2,7 +2,7 @@
  * The `egregore-relay` command line (PROTOCOL.md §9.2): flags → a validated RelayConfig, then
  * the relay daemon. Exit codes as for the node: 0 ok, 1 failure, 2 bad usage.
  */
-import { Command, CommanderError, Option } from 'commander'
+import { Command, Option } from 'commander'
 import {
   RELAY_DEFAULT_GOSSIP_PORT,
   RELAY_DEFAULT_HTTP_PORT,
@@ -12,11 +12,12 @@ import {
   RELAY_MAX_PUSH_LINKS,
 } from '../codec/index.js'
 import { DEFAULT_NETWORK_KEY } from '../crypto/index.js'
-import { EgregoreError, isEgregoreError } from '../errors.js'
+import { EgregoreError } from '../errors.js'
 import type { RelayConfig } from '../relay/index.js'
 import { packageVersion } from './egregore.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
 import { runRelayDaemon, type RelayDaemonConfig } from './relay-daemon.js'
+import { runProgram } from './run-program.js'
 
 /** The relay's flags as commander gives them (all strings; validated by `resolveRelayConfig`). */
 export interface RelayFlags {
@@ -148,22 +149,6 @@ export function buildRelayProgram(): Command {
 }
 
 /** Run the relay CLI; operational errors print one line and exit 1, usage errors exit 2. */
-export async function mainRelay(argv: readonly string[]): Promise<void> {
-  try {
-    await buildRelayProgram().parseAsync(argv)
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here with exit code 0; usage errors were already printed.
-      process.exitCode = err.exitCode === 0 ? 0 : 2
-      return
-    }
-    if (isEgregoreError(err)) {
-      console.error(`egregore-relay: ${err.message}`)
-      process.exitCode = err.code === 'CONFIG_ERROR' ? 2 : 1
-      return
-    }
-    // e.g. a port in use (EADDRINUSE): one line, the details are in the log
-    console.error(`egregore-relay: ${err instanceof Error ? err.message : String(err)}`)
-    process.exitCode = 1
-  }
+export function mainRelay(argv: readonly string[]): Promise<void> {
+  return runProgram('egregore-relay', buildRelayProgram(), argv)
 }

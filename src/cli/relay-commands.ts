@@ -205,9 +205,15 @@ export function registerRelayCommands(program: Command): void {
       const capped = Array.isArray(data['capped_feeds']) ? data['capped_feeds'] : []
       if (o.json === true) printJson(data)
       else {
+        const field = (key: string): string => {
+          const v = data[key]
+          return typeof v === 'string' || typeof v === 'bigint' || typeof v === 'number'
+            ? String(v)
+            : '?'
+        }
         console.log(
-          `relay ${String(data['identity'])}: ${String(data['authorized_peers'])} registered ` +
-            `peers, ${String(data['message_count'])} messages in ${String(data['feed_count'])} feeds`,
+          `relay ${field('identity')}: ${field('authorized_peers')} registered peers, ` +
+            `${field('message_count')} messages in ${field('feed_count')} feeds`,
         )
       }
       if (capped.includes(id)) {

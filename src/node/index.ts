@@ -8,3 +8,4 @@ export {
 } from './node.js'
 export { loadOrCreateIdentity } from './identity-files.js'
 export { createGossip, type Gossip, type GossipConfig, type GossipDeps } from './gossip.js'
+export { openFeedCore, type FeedCore, type FeedCoreOptions } from './feed-core.js'

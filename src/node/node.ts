@@ -1,10 +1,8 @@
 /**
  * Composition root of the node daemon (PROTOCOL.md §7.9 start-up order): identity, database,
- * generation, hook consumer, HTTP API (REST, SSE, MCP). Replication joins with later issues.
+ * generation, hook consumer, HTTP API (REST, SSE, MCP), gossip server and sync loop, LAN discovery.
  * Starts inside-out, stops outside-in.
  */
-import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import {
   createNodeService,
@@ -14,28 +12,14 @@ import {
   type NodeService,
   type SseHub,
 } from '../api/index.js'
-import {
-  createVerifierPool,
-  deriveNetworkKey,
-  type Identity,
-  type SignatureVerifier,
-} from '../crypto/index.js'
+import { deriveNetworkKey, type Identity } from '../crypto/index.js'
 import { createHookRunner, type HookRunner } from '../events/index.js'
-import { createFeedEngine, type FeedEngine } from '../feed/index.js'
+import type { FeedEngine } from '../feed/index.js'
 import { createHttpServer } from '../http/index.js'
 import { silentLogger, type Logger } from '../log.js'
-import {
-  createMessageStore,
-  createStateStore,
-  openDatabase,
-  startCheckpointer,
-  type Checkpointer,
-  type Db,
-  type MessageStore,
-  type StateStore,
-  type SyncMode,
-} from '../store/index.js'
+import type { MessageStore, StateStore, SyncMode } from '../store/index.js'
 import { startDiscovery, type Discovery } from './discovery.js'
+import { openFeedCore } from './feed-core.js'
 import { createGossip, type Gossip } from './gossip.js'
 import { loadOrCreateIdentity } from './identity-files.js'
 
@@ -116,30 +100,15 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
       deps.getPassphrase ??
       (() => Promise.reject(new Error('a passphrase is required but no source was given'))),
   })
-  const dbPath = join(config.dataDir, 'egregore.db')
-  const db: Db = openDatabase(dbPath, { sync: config.sync ?? 'normal' })
-  const store = createMessageStore(db)
-  const state = createStateStore(db)
-  let verifier: SignatureVerifier
-  let checkpointer: Checkpointer
-  let generation: number
-  try {
-    generation = state.nextGeneration()
-    verifier = createVerifierPool({
-      threads: config.verifyThreads ?? Math.max(1, availableParallelism() - 1),
-    })
-    checkpointer = startCheckpointer(dbPath)
-  } catch (err) {
-    db.close()
-    throw err
-  }
-  const engine = createFeedEngine({
-    store,
+  const core = openFeedCore({
+    dataDir: config.dataDir,
     identity,
-    verifier,
     clock,
-    log: log.child({ ns: 'egregore:feed' }),
+    log,
+    ...(config.sync === undefined ? {} : { sync: config.sync }),
+    ...(config.verifyThreads === undefined ? {} : { verifyThreads: config.verifyThreads }),
   })
+  const { store, state, engine, generation } = core
 
   let boundPort = config.port ?? 7654
   const service = createNodeService({
@@ -238,10 +207,7 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
       await app.close()
       unsubscribeHooks()
       await hooks?.stop()
-      await engine.close()
-      await verifier.close()
-      await checkpointer.stop()
-      db.close()
+      await core.close()
     },
   }
 }

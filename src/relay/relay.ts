@@ -4,8 +4,6 @@
  * directory, identity, database, HTTP, gossip server, eviction timer; stops in reverse.
  */
 import { mkdir } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
 import {
   RELAY_DEFAULT_GOSSIP_PORT,
   RELAY_DEFAULT_HTTP_PORT,
@@ -20,25 +18,14 @@ import {
   timestampFromMillis,
   utf8Length,
 } from '../codec/index.js'
-import {
-  DEFAULT_NETWORK_KEY,
-  createVerifierPool,
-  type Identity,
-  type SignatureVerifier,
-} from '../crypto/index.js'
+import { DEFAULT_NETWORK_KEY, type Identity } from '../crypto/index.js'
 import { EgregoreError } from '../errors.js'
-import { createFeedEngine, type FeedEngine } from '../feed/index.js'
+import type { FeedEngine } from '../feed/index.js'
 import { createHttpServer } from '../http/index.js'
 import { silentLogger, type Logger } from '../log.js'
-import { createGossip, loadOrCreateIdentity, type Gossip } from '../node/index.js'
+import { createGossip, loadOrCreateIdentity, openFeedCore, type Gossip } from '../node/index.js'
 import {
-  createMessageStore,
   createRelayStore,
-  createStateStore,
-  openDatabase,
-  startCheckpointer,
-  type Checkpointer,
-  type Db,
   type EvictedFeed,
   type MessageStore,
   type RelayStore,
@@ -137,36 +124,27 @@ export async function createRelay(config: RelayConfig, deps: RelayDeps = {}): Pr
     getPassphrase: () =>
       Promise.reject(new EgregoreError('IDENTITY_ERROR', 'the relay keeps a plaintext key')),
   })
-  const dbPath = join(config.dataDir, 'egregore.db')
-  const db: Db = openDatabase(dbPath, { sync: config.sync ?? 'normal' })
-  const store = createMessageStore(db)
-  const state = createStateStore(db)
-  const registry = createRelayStore(db)
-  let verifier: SignatureVerifier
-  let checkpointer: Checkpointer
-  let generation: number
+  const core = openFeedCore({
+    dataDir: config.dataDir,
+    identity,
+    clock,
+    log,
+    ...(config.sync === undefined ? {} : { sync: config.sync }),
+    ...(config.verifyThreads === undefined ? {} : { verifyThreads: config.verifyThreads }),
+  })
+  const { db, store, state, engine, generation } = core
+  let registry: RelayStore
   let quota: FeedQuota
   try {
-    generation = state.nextGeneration()
+    registry = createRelayStore(db)
     quota = createFeedQuota(
       { log: log.child({ ns: 'egregore:relay' }) },
       { maxFeedBytes: c.maxFeedBytes, initial: registry.feedBytes() },
     )
-    verifier = createVerifierPool({
-      threads: config.verifyThreads ?? Math.max(1, availableParallelism() - 1),
-    })
-    checkpointer = startCheckpointer(dbPath)
   } catch (err) {
-    db.close()
+    await core.close()
     throw err
   }
-  const engine = createFeedEngine({
-    store,
-    identity,
-    verifier,
-    clock,
-    log: log.child({ ns: 'egregore:feed' }),
-  })
   const unsubscribeQuota = engine.onMessage((e) => quota.add(e.author, utf8Length(e.wireText)))
   const relayLog = log.child({ ns: 'egregore:relay' })
   const retention = createRetention(
@@ -275,10 +253,7 @@ export async function createRelay(config: RelayConfig, deps: RelayDeps = {}): Pr
       await gossip.stop()
       await app.close()
       unsubscribeQuota()
-      await engine.close()
-      await verifier.close()
-      await checkpointer.stop()
-      db.close()
+      await core.close()
     },
   }
 }
