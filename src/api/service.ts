@@ -27,6 +27,8 @@ export interface ServiceDeps {
   readonly state: StateStore
   readonly info: NodeInfo
   readonly clock?: { now(): number }
+  /** A peer was added through the API: sync it now rather than at the next cycle. */
+  readonly onPeerAdded?: (address: string) => void
 }
 
 /** The status object of §7.4, keys in order. */
@@ -158,6 +160,7 @@ export function createNodeService(deps: ServiceDeps) {
     peers,
     addPeer(address: unknown): PeerEntry {
       const row = state.addManualPeer(requireAddress(address))
+      deps.onPeerAdded?.(row.address)
       return { address: row.address, public_id: row.publicId, source: 'manual' }
     },
     removePeer(address: unknown): void {

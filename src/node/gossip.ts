@@ -89,6 +89,8 @@ export interface Gossip {
   port(): number
   /** Run one sync cycle now (tests; the loop runs them on its own). */
   syncOnce(): Promise<void>
+  /** Sync `address` now, outside the cycle (a peer just added or discovered); no-op without dialling. */
+  syncNow(address: string): void
   /** Peer identities with a live push link now. */
   links(): string[]
   /** Resolves when a push link with `peerId` exists (tests, benchmarks). */
@@ -486,6 +488,9 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     },
     port: () => server?.address().port ?? config.port,
     syncOnce: () => runCycle(),
+    syncNow: (address) => {
+      if (config.manualSync !== true) requestSync(address)
+    },
     links: () => [...links.keys()],
     waitForLink: (peerId) =>
       links.has(peerId)

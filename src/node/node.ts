@@ -116,6 +116,7 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     store,
     state,
     clock,
+    onPeerAdded: (address) => gossip?.syncNow(address), // called only after start()
     info: {
       version: config.version ?? '0.0.0',
       httpPort: () => boundPort,
@@ -173,7 +174,10 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
       {
         identity,
         networkKey: deriveNetworkKey(config.gossip.networkKey),
-        addLanPeer: (address) => state.addLanPeer(address),
+        addLanPeer: (address) => {
+          state.addLanPeer(address)
+          gossip.syncNow(address) // discovered peers are synced at once (§8.3 step 6)
+        },
         log: log.child({ ns: 'egregore:discovery' }),
       },
       { ...lan, gossipPort: () => gossip.port() },

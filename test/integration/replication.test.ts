@@ -96,3 +96,20 @@ test('with follows set, only followed feeds are fetched', async (t) => {
   assert.equal(b.store.contiguousSequence(c.identity.id), 4)
   assert.equal(b.store.contiguousSequence(a.identity.id), 0)
 })
+
+test('a peer added through the API is synced at once, not at the next cycle', async (t) => {
+  const a = await startNode(t)
+  await publish(a, 3, 'from a')
+  const b = await startTestNodeIn(t, {
+    gossip: {
+      bind: '127.0.0.1',
+      port: 0,
+      networkKey: 'egregore-test-net',
+      intervalSecs: 3600, // the loop's first cycle (no peers) ran at start; the next is an hour away
+    },
+  })
+  b.service.addPeer(`127.0.0.1:${a.gossip!.port()}`)
+  await waitFor(() => b.store.contiguousSequence(a.identity.id) === 3, {
+    what: 'B pulled A’s feed right after the peer was added',
+  })
+})
