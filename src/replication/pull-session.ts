@@ -136,7 +136,7 @@ export async function serveWant(
 
 /**
  * Batched ingest for one exchange: batches verify and commit while reading goes on (at most
- * three in flight). A failed batch (a store error) is held and rethrown in order by `throttle`
+ * two in flight). A failed batch (a store error) is held and rethrown in order by `throttle`
  * or `settle`, so no ingest can fail later as an unhandled rejection.
  */
 function createIngestQueue(deps: PullDeps, peerId: string) {
@@ -170,7 +170,7 @@ function createIngestQueue(deps: PullDeps, peerId: string) {
       if (pending.length >= PULL_INGEST_BATCH) flush()
     },
     async throttle(): Promise<void> {
-      if (inFlight.length > 2) await inFlight.shift()
+      if (inFlight.length > 1) await inFlight.shift() // two batches in flight bound memory
       rethrow()
     },
     /** Ingest what is pending and wait for every batch; throws the first failure. */

