@@ -11,17 +11,12 @@ import {
   MAX_CATCH_UP_ROUNDS,
   MAX_CONCURRENT_SYNCS,
   OUTGOING_SYNC_BUDGET_MS,
-  MAX_PEER_OBSERVATIONS,
   OBSERVATION_MAX_AGE_MS,
   SUBSCRIBE_WAIT_MS,
   SUBSCRIBEACK_WAIT_MS,
   MAX_PUSH_LINKS,
-  PUSH_QUEUE_LIMIT,
   INCOMING_CONNECTION_BUDGET_MS,
-  isFeedId,
-  parseTimestamp,
   timestampFromMillis,
-  timestampToMillis,
   toSortableTimestamp,
 } from '../codec/index.js'
 import { DEFAULT_NETWORK_KEY, deriveNetworkKey, type Identity } from '../crypto/index.js'
@@ -33,13 +28,13 @@ import {
   parseGossipMessage,
   runPullClient,
   runPullServer,
-  startPushLink,
   type DocumentChannel,
   type GossipMessage,
-  type PushLink,
   type PullDeps,
 } from '../replication/index.js'
 import type { MessageStore, StateStore } from '../store/index.js'
+import { meshObservations } from './mesh-observations.js'
+import { createPushLinks } from './push-links.js'
 
 export interface GossipConfig {
   readonly bind: string
@@ -133,10 +128,6 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
   const backoff = new Map<string, { failures: number; until: number }>()
   /** Addresses being synced now, and whether another sync was asked for meanwhile. */
   const syncing = new Map<string, { again: boolean; done: Promise<void> }>()
-  const links = new Map<string, { link: PushLink; conn: SecureConnection }>()
-  const linkWaiters = new Map<string, (() => void)[]>()
-  /** Messages stored while a connection's pull exchange runs, pushed once its link starts. */
-  const recorders = new Set<{ peerId: string; texts: string[]; overflow: boolean }>()
   let server: SecureServer | null = null
   let timer: NodeJS.Timeout | null = null
   let stopped = false
@@ -161,36 +152,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       pushFilter = { at: now, passes: followFilter() }
     return pushFilter.passes(author)
   }
-  const observations: NonNullable<PullDeps['observations']> = {
-    ours: () =>
-      state.listDirectObservations(MAX_PEER_OBSERVATIONS).map((r) => ({
-        peerId: r.peerId,
-        lastSeenAt: parseTimestamp(r.lastSeenAt),
-        lastSeq: r.lastSeq,
-        generation: r.generation,
-      })),
-    merge(reporter, reported) {
-      // §4.12: first 500, future times clamped to now, older than 72 h dropped, none about us.
-      const nowMs = deps.clock.now()
-      const now = toSortableTimestamp(timestampFromMillis(nowMs))
-      for (const o of reported.slice(0, MAX_PEER_OBSERVATIONS)) {
-        if (o.peerId === identity.id || !isFeedId(o.peerId)) continue
-        const seenMs = timestampToMillis(o.lastSeenAt)
-        if (nowMs - seenMs > OBSERVATION_MAX_AGE_MS) continue
-        const lastSeenAt = seenMs > nowMs ? now : toSortableTimestamp(o.lastSeenAt)
-        state.recordReportedObservation(
-          {
-            peerId: o.peerId,
-            lastSeenAt,
-            lastSeenBy: reporter,
-            lastSeq: o.lastSeq,
-            generation: o.generation,
-          },
-          now,
-        )
-      }
-    },
-  }
+  const observations = meshObservations(identity.id, state, deps.clock)
   const pullDeps: PullDeps = {
     feeds: deps.store,
     ingest: (messages, origin) => deps.engine.ingestMany(messages, { origin }),
@@ -199,74 +161,21 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     log,
   }
 
-  // §4.7.3: every newly stored message goes to every link but the one it came from.
-  const unsubscribe = pushEnabled
-    ? deps.engine.onMessage((e) => {
-        for (const [peerId, { link }] of links) if (peerId !== e.origin) link.enqueue(e.wireText)
-        for (const r of recorders) {
-          if (r.peerId === e.origin || r.overflow) continue
-          if (r.texts.length >= PUSH_QUEUE_LIMIT) r.overflow = true
-          else r.texts.push(e.wireText)
-        }
-      })
-    : () => undefined
-
-  const canLink = (peerId: string): boolean =>
-    pushEnabled && !stopped && !links.has(peerId) && links.size < maxLinks
-
-  /**
-   * Register a persistent link (§4.7.2). `address` is set when we dialled: a link that falls
-   * behind or ends then triggers a pull sync at once; without one (we accepted it), a link that
-   * falls behind is closed, and the dialling peer re-syncs.
-   */
-  const enterLink = (
-    conn: SecureConnection,
-    channel: DocumentChannel,
-    recorder: { texts: string[]; overflow: boolean },
-    address: string | null,
-  ): void => {
-    conn.setPersistent(true)
-    const peerId = conn.remoteId
-    const link = startPushLink({
-      channel,
-      peerId,
+  const pushLinks = createPushLinks(
+    {
+      engine: deps.engine,
       ingest: pullDeps.ingest,
       passes: pushPasses,
+      requestSync: (address) => requestSync(address),
       log,
-      onBehind: () => {
-        if (address === null) conn.destroy(new Error('push link fell behind'))
-        else requestSync(address)
-      },
-    })
-    links.set(peerId, { link, conn })
-    for (const text of recorder.texts) link.enqueue(text)
-    if (recorder.overflow && address !== null) requestSync(address)
-    log.info({ peer: peerId, links: links.size }, 'push link established')
-    for (const w of linkWaiters.get(peerId) ?? []) w()
-    linkWaiters.delete(peerId)
-    void link.ended.then(async (err) => {
-      if (links.get(peerId)?.link === link) links.delete(peerId)
-      log.info(
-        { peer: peerId, err: err?.message, ...link.stats },
-        stopped ? 'push link closed at shutdown' : 'push link ended',
-      )
-      if (err === null) await conn.close().catch(() => undefined)
-      else conn.destroy()
-      if (address !== null && !stopped) requestSync(address) // a dropped link costs one round trip
-    })
-    // The connection may end without a document (socket error): end the link too.
-    void conn.closed.then(() => link.stop())
-  }
-
-  const record = (peerId: string): { peerId: string; texts: string[]; overflow: boolean } => {
-    const r = { peerId, texts: [] as string[], overflow: false }
-    if (pushEnabled) recorders.add(r)
-    return r
-  }
+    },
+    { enabled: pushEnabled, maxLinks },
+  )
+  const canLink = (peerId: string): boolean => !stopped && pushLinks.canLink(peerId)
 
   const serve = async (conn: SecureConnection): Promise<void> => {
     const channel = documentChannel(conn)
-    const recorder = record(conn.remoteId)
+    const recorder = pushLinks.record(conn.remoteId)
     const budget = setTimeout(
       () => conn.destroy(new Error('connection budget exceeded')),
       INCOMING_CONNECTION_BUDGET_MS,
@@ -285,8 +194,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
         if (next.mode === 'persistent' && canLink(conn.remoteId)) {
           await channel.send({ type: 'subscribeack', accepted: true, mode: 'persistent' })
           clearTimeout(budget)
-          recorders.delete(recorder)
-          enterLink(conn, channel, recorder, null)
+          pushLinks.enter(conn, channel, recorder, null)
           return
         }
         await channel
@@ -296,7 +204,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       await conn.close()
     } finally {
       clearTimeout(budget)
-      recorders.delete(recorder)
+      pushLinks.forget(recorder)
     }
   }
 
@@ -317,7 +225,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       () => conn.destroy(new Error('sync budget exceeded')),
       OUTGOING_SYNC_BUDGET_MS,
     )
-    const recorder = record(conn.remoteId)
+    const recorder = pushLinks.record(conn.remoteId)
     let linked = false
     let failed = true
     try {
@@ -349,8 +257,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
           canLink(conn.remoteId)
         ) {
           clearTimeout(budget)
-          recorders.delete(recorder)
-          enterLink(conn, channel, recorder, address)
+          pushLinks.enter(conn, channel, recorder, address)
           linked = true
         }
       }
@@ -358,7 +265,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
       return outcome.moreAvailable
     } finally {
       clearTimeout(budget)
-      recorders.delete(recorder)
+      pushLinks.forget(recorder)
       // A protocol or decode error closes without a goodbye (§4.3); pull only: goodbye and close.
       if (failed) conn.destroy()
       else if (!linked) await conn.close().catch(() => undefined)
@@ -473,17 +380,10 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     async stop() {
       stopped = true
       abort.abort()
-      unsubscribe()
       if (timer !== null) clearTimeout(timer)
       await cycle?.catch(() => undefined)
       await Promise.all([...syncing.values()].map((s) => s.done.catch(() => undefined)))
-      // §4.7.2 item 7: a goodbye on every link.
-      await Promise.all(
-        [...links.values()].map(async ({ link, conn }) => {
-          link.stop()
-          await conn.close().catch(() => undefined)
-        }),
-      )
+      await pushLinks.close() // §4.7.2 item 7: a goodbye on every link
       await server?.close()
     },
     port: () => server?.address().port ?? config.port,
@@ -491,14 +391,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     syncNow: (address) => {
       if (config.manualSync !== true) requestSync(address)
     },
-    links: () => [...links.keys()],
-    waitForLink: (peerId) =>
-      links.has(peerId)
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            const list = linkWaiters.get(peerId) ?? []
-            list.push(resolve)
-            linkWaiters.set(peerId, list)
-          }),
+    links: () => pushLinks.peers(),
+    waitForLink: (peerId) => pushLinks.waitFor(peerId),
   }
 }
