@@ -31,6 +31,7 @@ import {
   type DocumentChannel,
   type GossipMessage,
   type PullDeps,
+  type PullOutcome,
 } from '../replication/index.js'
 import type { MessageStore, StateStore } from '../store/index.js'
 import { meshObservations } from './mesh-observations.js'
@@ -208,7 +209,10 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     }
   }
 
-  const syncPeer = async (address: string): Promise<boolean> => {
+  const syncPeer = async (
+    address: string,
+    received: ReadonlyMap<string, number>,
+  ): Promise<PullOutcome> => {
     const { host, port } = splitAddress(address)
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(OUTGOING_SYNC_BUDGET_MS)])
     const conn = await dialSecure({
@@ -231,18 +235,28 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     try {
       if (conn.remoteId === identity.id) throw new Error('dialled self')
       const channel = documentChannel(conn)
-      const outcome = await runPullClient(channel, pullDeps, conn.remoteId)
+      const outcome = await runPullClient(channel, pullDeps, conn.remoteId, {
+        pipeline: true,
+        received,
+      })
       const at = timestampFromMillis(deps.clock.now())
       state.recordSync(address, conn.remoteId, at)
-      // Health rows keep the sortable form so newer-than comparisons work as text (§4.12).
-      state.recordDirectObservation(
-        conn.remoteId,
-        toSortableTimestamp(at),
-        deps.store.headOf(conn.remoteId)?.sequence ?? 0,
-        deps.generation,
-      )
-      deps.onSynced?.(conn.remoteId)
-      log.info({ peer: conn.remoteId, address, ...outcome }, 'synced')
+      const peerId = conn.remoteId
+      // Health rows keep the sortable form so newer-than comparisons work as text (§4.12). The
+      // observation's last_seq is what we hold once this exchange's ingest has committed.
+      const observed = (outcome.settled ?? Promise.resolve(0)).then((stored) => {
+        state.recordDirectObservation(
+          peerId,
+          toSortableTimestamp(at),
+          deps.store.headOf(peerId)?.sequence ?? 0,
+          deps.generation,
+        )
+        return stored
+      })
+      observed.catch(() => undefined) // awaited by the catch-up loop
+      deps.onSynced?.(peerId)
+      const { sent, considered, moreAvailable } = outcome
+      log.info({ peer: conn.remoteId, address, sent, considered, moreAvailable }, 'synced')
       // Push negotiation, client side (§4.7.1); any failure here still leaves a successful sync.
       if (canLink(conn.remoteId)) {
         const sent = await channel.send({ type: 'subscribe', mode: 'persistent' }).then(
@@ -262,7 +276,7 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
         }
       }
       failed = false
-      return outcome.moreAvailable
+      return { ...outcome, settled: observed }
     } finally {
       clearTimeout(budget)
       pushLinks.forget(recorder)
@@ -276,9 +290,27 @@ export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {
     const b = backoff.get(address)
     if (b !== undefined && deps.clock.now() < b.until) return
     try {
+      // A peer with more to give is synced again at once (§4.10). Rounds are pipelined: the next
+      // starts while the last batches of the previous one still verify and commit, asking from
+      // what was received; at most two rounds' ingest is outstanding.
+      const received = new Map<string, number>()
+      let ingesting: Promise<number>[] = []
       for (let round = 0; round < MAX_CATCH_UP_ROUNDS && !stopped; round++) {
-        if (!(await syncPeer(address))) break // a peer with more to give is synced again at once
+        const outcome = await syncPeer(address, received)
+        if (outcome.settled !== undefined) ingesting.push(outcome.settled)
+        for (const [author, seq] of outcome.received ?? []) received.set(author, seq)
+        if (outcome.moreAvailable) {
+          if (ingesting.length > 1) await ingesting[ingesting.length - 2]
+          continue
+        }
+        const stored = (await Promise.all(ingesting)).reduce((a, b) => a + b, 0)
+        ingesting = []
+        received.clear()
+        // Once committed: a peer that still advertises more than we hold (more than 500 feeds,
+        // or messages rejected at ingest) is asked again, as long as the last rounds stored some.
+        if (stored === 0 || outcome.behind?.() !== true) break
       }
+      await Promise.all(ingesting)
       backoff.delete(address)
     } catch (err) {
       const failures = (b?.failures ?? 0) + 1

@@ -49,8 +49,18 @@ export interface PullDeps {
 export interface PullOutcome {
   readonly sent: number
   readonly considered: number
+  /** Messages stored; in pipelined mode, those stored by the time the exchange ended. */
   readonly stored: number
   readonly moreAvailable: boolean
+  /**
+   * Pipelined mode only: resolves with the number stored once this exchange's ingest has
+   * committed (rejects with a store error), and the last sequence received in order per author,
+   * which the next round's wants may start from (see `runPullClient`).
+   */
+  readonly settled?: Promise<number>
+  readonly received?: ReadonlyMap<string, number>
+  /** Pipelined mode: whether the peer's `have` still advertises more than the store holds. */
+  readonly behind?: () => boolean
 }
 
 function protocolError(phase: string, got: GossipMessage | null): EgregoreError {
@@ -80,13 +90,15 @@ export function computeWants(
   have: Have,
   feeds: FeedStore,
   passes: (author: string) => boolean,
+  received?: ReadonlyMap<string, number>,
 ): FeedRequest[] {
   const seen = new Set<string>()
   const out: FeedRequest[] = []
   for (const f of have.feeds) {
     if (seen.has(f.author) || !isFeedId(f.author) || !passes(f.author)) continue
     seen.add(f.author)
-    const ours = feeds.contiguousSequence(f.author)
+    // `received`: sequences an earlier round of this sync is still ingesting (pipelined catch-up).
+    const ours = Math.max(feeds.contiguousSequence(f.author), received?.get(f.author) ?? 0)
     if (f.latestSequence > ours) out.push({ author: f.author, afterSequence: ours })
     if (out.length === MAX_WANT_REQUESTS) break
   }
@@ -193,8 +205,21 @@ export async function receiveMessages(
   wanted: ReadonlySet<string>,
   deps: PullDeps,
   peerId: string,
-): Promise<{ considered: number; stored: number; capped: boolean; closed: boolean }> {
+  options: {
+    /** Author → next sequence expected; advanced while messages arrive in order. */
+    readonly progress?: Map<string, number>
+    /** Return at `done` without waiting for the last batches; `settled` tracks them. */
+    readonly defer?: boolean
+  } = {},
+): Promise<{
+  considered: number
+  stored: number
+  capped: boolean
+  closed: boolean
+  settled: Promise<number>
+}> {
   const ingest = createIngestQueue(deps, peerId)
+  const progress = options.progress
   let considered = 0
   let dropped = 0
   let closed = false
@@ -210,8 +235,13 @@ export async function receiveMessages(
       for (const { message } of doc.messages) {
         if (considered >= MAX_MESSAGES_PER_CONNECTION) break
         considered++
-        if (wanted.has(message.author)) ingest.add(message)
-        else dropped++ // a peer cannot push feeds we did not ask for (Appendix A.1 #4)
+        if (!wanted.has(message.author)) {
+          dropped++ // a peer cannot push feeds we did not ask for (Appendix A.1 #4)
+          continue
+        }
+        ingest.add(message)
+        if (progress?.get(message.author) === message.sequence)
+          progress.set(message.author, message.sequence + 1)
       }
       await ingest.throttle()
     }
@@ -220,22 +250,33 @@ export async function receiveMessages(
     await ingest.settle().catch(() => undefined) // the reading error is the one to report
     throw err
   }
-  await ingest.settle()
   if (dropped > 0)
     deps.log.debug({ peer: peerId, dropped }, 'dropped messages of authors we did not request')
-  const stored = ingest.stored()
-  return { considered, stored, capped: considered >= MAX_MESSAGES_PER_CONNECTION, closed }
+  const settled = ingest.settle().then(() => ingest.stored())
+  if (options.defer !== true) await settled
+  else settled.catch(() => undefined) // the caller awaits it; never an unhandled rejection
+  const capped = considered >= MAX_MESSAGES_PER_CONNECTION
+  return { considered, stored: ingest.stored(), capped, closed, settled }
 }
 
 function stillBehind(have: Have, feeds: FeedStore, passes: (a: string) => boolean): boolean {
   return computeWants(have, feeds, passes).length > 0
 }
 
-/** The dialling side (§4.3 client steps 1–5). Throws on protocol errors; the caller closes. */
+/**
+ * The dialling side (§4.3 client steps 1–5). Throws on protocol errors; the caller closes.
+ *
+ * Pipelined mode (`pipeline`): the exchange returns at the peer's `done` while its last ingest
+ * batches still verify and commit (`settled`), and reports the sequences received in order per
+ * author (`received`). A catch-up round passes them back as `received`, so it can start before the
+ * previous round has committed without asking for those messages again. Messages that then fail
+ * to store leave a gap that the next sync cycle (wants from the store alone) backfills.
+ */
 export async function runPullClient(
   channel: DocumentChannel,
   deps: PullDeps,
   peerId: string,
+  options: { readonly pipeline?: boolean; readonly received?: ReadonlyMap<string, number> } = {},
 ): Promise<PullOutcome> {
   const passes = deps.followFilter()
   await channel.send(buildHave(deps.feeds, deps.observations?.ours()))
@@ -243,9 +284,13 @@ export async function runPullClient(
   if (theirs === null) throw new EgregoreError('CLOSED', 'peer closed before have')
   if (theirs.type !== 'have') throw protocolError('awaiting have', theirs)
   deps.observations?.merge(peerId, theirs.peerObservations)
-  const wants = computeWants(theirs, deps.feeds, passes)
+  const wants = computeWants(theirs, deps.feeds, passes, options.received)
   await channel.send({ type: 'want', requests: wants })
-  const got = await receiveMessages(channel, new Set(wants.map((w) => w.author)), deps, peerId)
+  const progress = new Map(wants.map((w) => [w.author, w.afterSequence + 1]))
+  const got = await receiveMessages(channel, new Set(progress.keys()), deps, peerId, {
+    progress,
+    defer: options.pipeline === true,
+  })
   let sent = 0
   if (!got.closed) {
     const next = await channel.receive()
@@ -254,13 +299,33 @@ export async function runPullClient(
       sent = await serveWant(channel, next.requests, deps.feeds)
     }
   }
+  const received = new Map(options.received)
+  let advanced = false
+  for (const w of wants) {
+    const last = (progress.get(w.author) ?? 0) - 1
+    if (last > w.afterSequence) advanced = true
+    received.set(w.author, Math.max(received.get(w.author) ?? 0, last))
+  }
+  const stored = options.pipeline === true ? got.stored : await got.settled
   return {
     sent,
     considered: got.considered,
-    stored: got.stored,
-    // A round that stored nothing would only repeat itself: a peer advertising what it never
+    stored,
+    // A round that brought nothing new would only repeat itself: a peer advertising what it never
     // serves (or cannot: both of us miss the start of a feed) is not redialled at once (§4.10).
-    moreAvailable: got.stored > 0 && (got.capped || stillBehind(theirs, deps.feeds, passes)),
+    // Pipelined, only the 10,000-message cap starts the next round before this one commits;
+    // whether the peer still has more is asked of the store afterwards (`behind`).
+    moreAvailable:
+      options.pipeline === true
+        ? advanced && got.capped
+        : stored > 0 && (got.capped || stillBehind(theirs, deps.feeds, passes)),
+    ...(options.pipeline === true
+      ? {
+          settled: got.settled,
+          received,
+          behind: () => stillBehind(theirs, deps.feeds, passes),
+        }
+      : {}),
   }
 }
 
