@@ -3,11 +3,11 @@
  * subcommands that talk to a running node's API. Exit codes: 0 ok, 1 failure, 2 bad usage.
  */
 import { readFileSync } from 'node:fs'
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { registerClientCommands } from './client-commands.js'
 import { resolveDaemonConfig, type RawConfig } from './config.js'
 import { runDaemon } from './daemon.js'
-import { LOG_LEVELS } from './logger.js'
+import { logLevelOption, syncOption } from './common-options.js'
 import { runProgram } from './run-program.js'
 
 /** The package version, read once from package.json. */
@@ -82,17 +82,8 @@ export function buildProgram(): Command {
       '--config <path>',
       'YAML config file with the same keys (default: <data-dir>/config.yaml if present)',
     )
-    .addOption(
-      new Option('--log-level <level>', 'log level (default: info, or EGREGORE_LOG)').choices(
-        LOG_LEVELS,
-      ),
-    )
-    .addOption(
-      new Option(
-        '--sync <mode>',
-        'commit durability: normal survives process crashes, full also power loss (default: normal)',
-      ).choices(['normal', 'full']),
-    )
+    .addOption(logLevelOption())
+    .addOption(syncOption())
     .action(async (opts: Record<string, unknown>) => {
       const config = resolveDaemonConfig(toRawConfig(opts), process.env, packageVersion())
       await runDaemon(config)

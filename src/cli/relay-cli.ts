@@ -17,6 +17,7 @@ import type { RelayConfig } from '../relay/index.js'
 import { packageVersion } from './egregore.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
 import { runRelayDaemon, type RelayDaemonConfig } from './relay-daemon.js'
+import { logLevelOption, syncOption } from './common-options.js'
 import { runProgram } from './run-program.js'
 
 /** The relay's flags as commander gives them (all strings; validated by `resolveRelayConfig`). */
@@ -131,17 +132,8 @@ export function buildRelayProgram(): Command {
       '--max-feed-bytes <n>',
       `stored bytes per author feed before it is capped; 0 = unlimited (default: ${RELAY_DEFAULT_MAX_FEED_BYTES})`,
     )
-    .addOption(
-      new Option('--log-level <level>', 'log level (default: info, or EGREGORE_LOG)').choices(
-        LOG_LEVELS,
-      ),
-    )
-    .addOption(
-      new Option(
-        '--sync <mode>',
-        'commit durability: normal survives process crashes, full also power loss (default: normal)',
-      ).choices(['normal', 'full']),
-    )
+    .addOption(logLevelOption())
+    .addOption(syncOption())
     .action(async (flags: RelayFlags) => {
       await runRelayDaemon(resolveRelayConfig(flags, process.env, packageVersion()))
     })

@@ -24,16 +24,13 @@ import type { FeedEngine } from '../feed/index.js'
 import type { Logger } from '../log.js'
 import { dialSecure, listenSecure, type SecureConnection, type SecureServer } from '../net/index.js'
 import {
-  encodeGossipMessage,
-  parseGossipMessage,
   runPullClient,
   runPullServer,
-  type DocumentChannel,
-  type GossipMessage,
   type PullDeps,
   type PullOutcome,
 } from '../replication/index.js'
 import type { MessageStore, StateStore } from '../store/index.js'
+import { documentChannel, receiveWithin, splitAddress } from './gossip-channel.js'
 import { meshObservations } from './mesh-observations.js'
 import { createPushLinks } from './push-links.js'
 
@@ -91,33 +88,6 @@ export interface Gossip {
   links(): string[]
   /** Resolves when a push link with `peerId` exists (tests, benchmarks). */
   waitForLink(peerId: string): Promise<void>
-}
-
-/** Receive the next document, or `null` on close, error or timeout. */
-function receiveWithin(channel: DocumentChannel, ms: number): Promise<GossipMessage | null> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    channel.receive().catch(() => null),
-    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms))),
-  ]).finally(() => clearTimeout(timer))
-}
-
-/** A document channel over a secure connection: the real codec on every message. */
-export function documentChannel(conn: SecureConnection): DocumentChannel {
-  return {
-    send: (doc) => conn.send(encodeGossipMessage(doc)),
-    async receive() {
-      const bytes = await conn.receive()
-      return bytes === null ? null : parseGossipMessage(bytes)
-    },
-  }
-}
-
-/** Split `host:port` at the last colon; brackets around IPv6 hosts are removed. */
-export function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':')
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
-  return { host, port: Number(address.slice(colon + 1)) }
 }
 
 export function createGossip(deps: GossipDeps, config: GossipConfig): Gossip {

@@ -133,3 +133,24 @@ export function runTs(
     },
   }
 }
+
+/**
+ * A started node with gossip on 127.0.0.1 (OS-chosen port) whose sync cycles run only when the
+ * test calls `gossip.syncOnce()`.
+ */
+export function startGossipNodeIn(
+  t: TestContext,
+  opts: { peers?: string[]; networkKey: string; push?: boolean },
+): Promise<EgregoreNode> {
+  return startTestNodeIn(t, {
+    peers: opts.peers ?? [],
+    gossip: {
+      bind: '127.0.0.1',
+      port: 0,
+      networkKey: opts.networkKey,
+      intervalSecs: 3600,
+      manualSync: true,
+      ...(opts.push === undefined ? {} : { push: opts.push }),
+    },
+  })
+}

@@ -6,24 +6,13 @@ import { fromPlainJson, parseJson } from '../../src/codec/index.js'
 import { parseMessage, type MessageEvent } from '../../src/feed/index.js'
 import type { EgregoreNode } from '../../src/node/index.js'
 import { waitFor } from '../helpers/http.js'
-import { startTestNodeIn } from '../helpers/process.js'
+import { startGossipNodeIn } from '../helpers/process.js'
 
-async function startNode(
+// Links come only from the syncs the tests run (manual sync cycles).
+const startNode = (
   t: TestContext,
   opts: { peers?: string[]; push?: boolean } = {},
-): Promise<EgregoreNode> {
-  return startTestNodeIn(t, {
-    peers: opts.peers ?? [],
-    gossip: {
-      bind: '127.0.0.1',
-      port: 0,
-      networkKey: 'egregore-push-test',
-      intervalSecs: 3600,
-      manualSync: true, // links come only from the syncs the tests run
-      ...(opts.push === undefined ? {} : { push: opts.push }),
-    },
-  })
-}
+): Promise<EgregoreNode> => startGossipNodeIn(t, { ...opts, networkKey: 'egregore-push-test' })
 
 const addr = (n: EgregoreNode): string => `127.0.0.1:${n.gossip!.port()}`
 

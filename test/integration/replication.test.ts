@@ -5,23 +5,14 @@ import type { TestContext } from 'node:test'
 import { fromPlainJson } from '../../src/codec/index.js'
 import type { EgregoreNode } from '../../src/node/index.js'
 import { waitFor } from '../helpers/http.js'
-import { startTestNodeIn } from '../helpers/process.js'
+import { startGossipNodeIn, startTestNodeIn } from '../helpers/process.js'
 
-async function startNode(
+// The tests drive each cycle with syncOnce().
+const startNode = (
   t: TestContext,
   opts: { peers?: string[]; networkKey?: string } = {},
-): Promise<EgregoreNode> {
-  return startTestNodeIn(t, {
-    peers: opts.peers ?? [],
-    gossip: {
-      bind: '127.0.0.1',
-      port: 0,
-      networkKey: opts.networkKey ?? 'egregore-test-net',
-      intervalSecs: 3600,
-      manualSync: true, // the tests drive each cycle with syncOnce()
-    },
-  })
-}
+): Promise<EgregoreNode> =>
+  startGossipNodeIn(t, { ...opts, networkKey: opts.networkKey ?? 'egregore-test-net' })
 
 async function publish(node: EgregoreNode, n: number, label: string): Promise<void> {
   await Promise.all(
