@@ -216,7 +216,7 @@ export function createFeedEngine(
       messages.length,
     )
     const candidates: { index: number; candidate: Candidate }[] = []
-    const held = store.heldByHash(messages.map((m) => m.hash))
+    const held = store.heldByHash(messages)
     messages.forEach((m, index) => {
       const r = precheck(store, m, held)
       if ('status' in r) results[index] = r

@@ -84,11 +84,12 @@ export interface FeedStore {
   /** Held messages at sequence − 1, sequence and sequence + 1 of an author. */
   neighbours(author: string, sequence: number): Neighbours
   /**
-   * Which of these hashes are held, each mapped to its `author` and `sequence` (one query for
-   * a whole batch; ingest's duplicate pre-check).
+   * Which of these messages' hashes are held, each mapped to its `author` and `sequence` (few
+   * queries for a whole batch; ingest's duplicate pre-check). A message above its author's
+   * highest held sequence is known not to be held without looking up its hash.
    */
   heldByHash(
-    hashes: readonly string[],
+    messages: readonly { readonly hash: string; readonly author: string; readonly sequence: number }[],
   ): Map<string, { readonly author: string; readonly sequence: number }>
   /** The author's eviction floor. */
   floorOf(author: string): FeedFloor

@@ -65,6 +65,10 @@ export function createMessageStore(db: Db): MessageStore {
     head: db.prepare(
       'SELECT sequence, hash, chain_valid FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',
     ),
+    tip: db.prepare(
+      'SELECT sequence, hash, previous, chain_valid FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',
+    ),
+    latest: db.prepare('SELECT max(sequence) FROM messages WHERE author = ?').pluck(),
     insert: db.prepare(
       `INSERT INTO messages (hash, author, sequence, previous, timestamp, ts_sort, content_type, raw_json, chain_valid, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -97,6 +101,20 @@ export function createMessageStore(db: Db): MessageStore {
   }
 
   const pendingFeeds = new Map<string, { latest: number; contiguous: number; lastSeen: string }>()
+  // Per author, inside one write transaction: the highest held message (the tip), read once and
+  // then kept up to date by insertMessage. A message appended after the tip (the common case: a
+  // feed arriving in order) needs no neighbour query; anything else asks the database.
+  const tips = new Map<string, { tip: HeldMessage | undefined }>()
+  let inStoreTransaction = 0
+  const tipOf = (author: string): HeldMessage | undefined => {
+    let t = tips.get(author)
+    if (t === undefined) {
+      const r = stmt.tip.get(author) as HeldRow | undefined
+      t = { tip: r === undefined ? undefined : toHeld(r) }
+      tips.set(author, t)
+    }
+    return t.tip
+  }
   const flushFeeds = (): void => {
     for (const [author, f] of pendingFeeds)
       stmt.upsertFeed.run(author, f.latest, f.contiguous, f.lastSeen)
@@ -106,15 +124,26 @@ export function createMessageStore(db: Db): MessageStore {
   const feedStore: FeedStore = {
     transaction: <T>(fn: () => T): T =>
       db.transaction(() => {
+        inStoreTransaction++
         try {
           const result = fn()
           flushFeeds()
           return result
         } finally {
+          inStoreTransaction--
           pendingFeeds.clear() // after a throw the transaction rolls back; drop its feed updates
+          tips.clear() // and the tips it read or moved
         }
       })(),
     neighbours(author, sequence): Neighbours {
+      if (inStoreTransaction > 0) {
+        const tip = tipOf(author)
+        const latest = tip?.sequence ?? 0
+        if (sequence > latest) {
+          if (sequence - 1 === latest && tip !== undefined) return { before: tip }
+          if (sequence - 1 > latest) return {}
+        }
+      }
       const rows = stmt.around.all(author, sequence - 1, sequence + 1) as HeldRow[]
       const out: { before?: HeldMessage; at?: HeldMessage; after?: HeldMessage } = {}
       for (const r of rows) {
@@ -124,8 +153,20 @@ export function createMessageStore(db: Db): MessageStore {
       }
       return out
     },
-    heldByHash(hashes) {
+    heldByHash(messages) {
       const out = new Map<string, { author: string; sequence: number }>()
+      // Messages above their author's highest held sequence cannot be held: only the others are
+      // looked up (a feed arriving for the first time costs one query per author).
+      const latest = new Map<string, number>()
+      const hashes: string[] = []
+      for (const m of messages) {
+        let l = latest.get(m.author)
+        if (l === undefined) {
+          l = (stmt.latest.get(m.author) as number | null) ?? 0
+          latest.set(m.author, l)
+        }
+        if (m.sequence <= l) hashes.push(m.hash)
+      }
       if (hashes.length === 0) return out
       for (const r of stmt.heldByHash.all(JSON.stringify(hashes)) as {
         hash: string
@@ -166,6 +207,15 @@ export function createMessageStore(db: Db): MessageStore {
         while (hint?.successorHeld !== false && stmt.chainAt.get(r.author, contiguous + 1) === 0) {
           contiguous++
           stmt.promote.run(r.author, contiguous)
+        }
+      }
+      const t = tips.get(r.author)
+      if (t !== undefined) {
+        if (t.tip === undefined || r.sequence > t.tip.sequence) {
+          const { sequence, hash, previous, chainValid } = r
+          t.tip = { sequence, hash, previous, chainValid }
+        } else if (contiguous >= t.tip.sequence && !t.tip.chainValid) {
+          t.tip = { ...t.tip, chainValid: true } // promoted by the walk above
         }
       }
       // Feed rows are updated once per author per transaction (a batch is often one feed).

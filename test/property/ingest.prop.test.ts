@@ -43,12 +43,22 @@ describe('ingest properties', () => {
         const te = openTestEngine({ engine: { maxIngestBatch: 4 } })
         try {
           const delivery = order.map((i) => at(FEED, i).message)
+          const held = new Set<number>()
           let pos = 0
           let call = 0
           while (pos < delivery.length) {
             const size = at(batchSizes, call++ % batchSizes.length)
-            const results = await te.engine.ingestMany(delivery.slice(pos, pos + size))
-            for (const r of results) assert.equal(r.status, 'stored', JSON.stringify(r))
+            const batch = delivery.slice(pos, pos + size)
+            const results = await te.engine.ingestMany(batch)
+            results.forEach((r, i) => {
+              assert.equal(r.status, 'stored', JSON.stringify(r))
+              // chain_valid at arrival (§5.3): every earlier sequence already held.
+              const sequence = at(batch, i).sequence
+              let unbroken = true
+              for (let s = 1; s < sequence; s++) if (!held.has(s)) unbroken = false
+              if (r.status === 'stored') assert.equal(r.chainValid, unbroken, `sequence ${sequence}`)
+              held.add(sequence)
+            })
             pos += size
           }
           const again = await te.engine.ingestMany(redeliver.map((i) => at(delivery, i)))
