@@ -52,7 +52,7 @@ function writeObject(obj: JsonObject): string {
   if (proto !== null && proto !== Object.prototype) {
     throw new EgregoreError('INVALID_CONTENT', 'only plain objects can be written as JSON')
   }
-  const keys = Object.keys(obj).sort(compareUtf8)
+  const keys = sortedKeys(obj)
   let out = '{'
   let first = true
   for (const key of keys) {
@@ -63,6 +63,18 @@ function writeObject(obj: JsonObject): string {
     out += writeString(key) + ':' + writeCanonical(v)
   }
   return out + '}'
+}
+
+/**
+ * The keys of `obj` in UTF-8 byte order. Objects parsed from canonical text already have their
+ * keys in that order, so a pass that finds them sorted spares the sort (and its allocations).
+ */
+function sortedKeys(obj: JsonObject): string[] {
+  const keys = Object.keys(obj)
+  for (let i = 1; i < keys.length; i++) {
+    if (compareUtf8(keys[i - 1] as string, keys[i] as string) >= 0) return keys.sort(compareUtf8)
+  }
+  return keys
 }
 
 /**
