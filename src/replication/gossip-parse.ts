@@ -147,10 +147,24 @@ function readMessage(v: JsonValue, path: string): ReturnType<typeof parseMessage
   return withPath(path, () => parseMessage(v))
 }
 
-/** The canonical wire form (§1.9) of a received message: what ingest hashes and stores. */
+/**
+ * A received message with its canonical wire form (§1.9), built when first asked for: ingest
+ * builds the stored form from the canonical text it hashes, so a pulled message never needs it.
+ */
+class Received implements ReceivedMessage {
+  readonly message: ReturnType<typeof parseMessage>
+  #wireText: string | undefined
+  constructor(message: ReturnType<typeof parseMessage>) {
+    this.message = message
+  }
+  get wireText(): string {
+    const m = this.message
+    return (this.#wireText ??= toWireText(canonicalize(m).text, m.hash, m.signature))
+  }
+}
+
 function toReceived(message: ReturnType<typeof parseMessage>): ReceivedMessage {
-  const wireText = toWireText(canonicalize(message).text, message.hash, message.signature)
-  return { message, wireText }
+  return new Received(message)
 }
 
 function readMode(o: JsonObject, type: string): SubscribeMode {
