@@ -17,7 +17,14 @@ import { EgregoreError } from '../errors.js'
 import { silentLogger, type Logger } from '../log.js'
 import { checkPublishableContent, floatInteropWarnings } from './content-rules.js'
 import type { FeedStore, HeldHead, MessageRecord } from './feed-store.js'
-import { decideAndStore, precheck, toRecord, type Candidate, type IngestResult } from './ingest.js'
+import {
+  decideAndStore,
+  describeContent,
+  precheck,
+  toRecord,
+  type Candidate,
+  type IngestResult,
+} from './ingest.js'
 import type { Message } from './message.js'
 import { signMessage } from './sign.js'
 
@@ -157,7 +164,11 @@ export function createFeedEngine(
       p.contentText,
     )
     const chainValid = sequence === 1 || head?.chainValid === true
-    const record = toRecord(signed, chainValid, nowMs)
+    const record = toRecord(
+      { ...signed, ...describeContent(signed.message.content) },
+      chainValid,
+      nowMs,
+    )
     return {
       record,
       message: signed.message,
@@ -208,7 +219,12 @@ export function createFeedEngine(
     setImmediate(flushPublishes)
   }
 
-  const ingestChunk = async (
+  /**
+   * Prechecks run now; the rest waits for verdicts and the write queue without holding
+   * `messages` (a suspended async function keeps its arguments alive, and with them every
+   * parsed content tree of the batch).
+   */
+  const ingestChunk = (
     messages: readonly Message[],
     origin: string | null,
   ): Promise<IngestResult[]> => {
@@ -216,12 +232,24 @@ export function createFeedEngine(
       messages.length,
     )
     const candidates: { index: number; candidate: Candidate }[] = []
-    const held = store.heldByHash(messages)
-    messages.forEach((m, index) => {
-      const r = precheck(store, m, held)
-      if ('status' in r) results[index] = r
-      else candidates.push({ index, candidate: r })
-    })
+    try {
+      const held = store.heldByHash(messages)
+      messages.forEach((m, index) => {
+        const r = precheck(store, m, held)
+        if ('status' in r) results[index] = r
+        else candidates.push({ index, candidate: r })
+      })
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+    }
+    return verifyAndCommit(results, candidates, origin)
+  }
+
+  const verifyAndCommit = async (
+    results: (IngestResult | undefined)[],
+    candidates: readonly { index: number; candidate: Candidate }[],
+    origin: string | null,
+  ): Promise<IngestResult[]> => {
     const jobs = candidates.flatMap((c) =>
       c.candidate.verifyItem === null ? [] : [c.candidate.verifyItem],
     )

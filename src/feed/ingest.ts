@@ -26,10 +26,26 @@ export type IngestResult =
   | { readonly status: 'duplicate' }
   | { readonly status: 'rejected'; readonly reason: RejectReason; readonly detail: string }
 
-/** A message that passed the database-free checks, waiting for its signature verdict. */
-export interface Candidate {
-  readonly message: Message
+/** The fields of a message that the decision and the stored record need (no content). */
+export type MessageHeader = Pick<
+  Message,
+  'author' | 'sequence' | 'previous' | 'timestamp' | 'hash' | 'signature'
+>
+
+/** What a stored record is built from: the header, canonical text and what content yields. */
+export interface RecordSource {
+  readonly message: MessageHeader
   readonly canonicalText: string
+  readonly contentType: string
+  readonly searchText: string
+}
+
+/**
+ * A message that passed the database-free checks, waiting for its signature verdict. It keeps
+ * the header and what the record needs, not the parsed content: batches wait here for their
+ * verdicts and commit, and a parsed content tree held that long is GC work for nothing.
+ */
+export interface Candidate extends RecordSource {
   readonly computedHash: string
   /** `null` when the signature or author cannot even be decoded (→ bad_signature / bad_author). */
   readonly verifyItem: VerifyItem | null
@@ -66,12 +82,26 @@ export function precheck(store: FeedStore, m: Message, held: HeldHashes): Ingest
   if (at !== undefined && at.author === m.author && at.sequence === m.sequence) return DUPLICATE
   const badAuthor = !isValidFeedIdKey(m.author)
   return {
-    message: m,
+    message: headerOf(m),
     canonicalText: canonical.text,
+    ...describeContent(m.content),
     computedHash: sha256Hex(canonical.text),
     verifyItem: badAuthor ? null : toVerifyItem(m),
     badAuthor,
   }
+}
+
+function headerOf(m: Message): MessageHeader {
+  const { author, sequence, previous, timestamp, hash, signature } = m
+  return { author, sequence, previous, timestamp, hash, signature }
+}
+
+/** What the stored record takes from content: its type and its searchable text (§6.3). */
+export function describeContent(content: Message['content']): {
+  contentType: string
+  searchText: string
+} {
+  return { contentType: contentTypeOf(content), searchText: searchTextOf(content) }
 }
 
 /** Hooks the decision step calls: fork evidence and the receipt clock. */
@@ -143,16 +173,12 @@ export function decideAndStore(
   return { result: { status: 'stored', chainValid, id }, record }
 }
 
-function wireOf(c: { readonly message: Message; readonly canonicalText: string }): string {
+function wireOf(c: { readonly message: MessageHeader; readonly canonicalText: string }): string {
   return toWireText(c.canonicalText, c.message.hash, c.message.signature)
 }
 
 /** The storage record of a message whose canonical text is known. */
-export function toRecord(
-  c: { readonly message: Message; readonly canonicalText: string },
-  chainValid: boolean,
-  nowMs: number,
-): MessageRecord {
+export function toRecord(c: RecordSource, chainValid: boolean, nowMs: number): MessageRecord {
   const m = c.message
   return {
     author: m.author,
@@ -160,8 +186,8 @@ export function toRecord(
     previous: m.previous,
     hash: m.hash,
     timestamp: m.timestamp satisfies Timestamp,
-    contentType: contentTypeOf(m.content),
-    searchText: searchTextOf(m.content),
+    contentType: c.contentType,
+    searchText: c.searchText,
     wireText: wireOf(c),
     chainValid,
     receivedAtMs: nowMs,
