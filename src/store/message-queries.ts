@@ -87,7 +87,9 @@ function clampOffset(offset: number | undefined): number {
 
 /** Read queries used by the API (§6.4). */
 export function createMessageQueries(db: Db) {
-  const byHash = db.prepare(`SELECT ${COLUMNS} FROM messages m WHERE m.hash = ?`)
+  const byHash = db.prepare(
+    `SELECT ${COLUMNS} FROM messages m WHERE substr(m.hash, 1, 16) = substr(?, 1, 16) AND m.hash = ?`,
+  )
   const counts = db.prepare(
     `SELECT (SELECT count(*) FROM messages) AS messageCount, (SELECT count(*) FROM feeds) AS feedCount,
             (SELECT count(*) FROM follows) AS followCount`,
@@ -109,7 +111,7 @@ export function createMessageQueries(db: Db) {
   return {
     /** A message by hash. */
     messageByHash(hash: string): StoredMessage | undefined {
-      const r = byHash.get(hash) as MessageRow | undefined
+      const r = byHash.get(hash, hash) as MessageRow | undefined
       return r === undefined ? undefined : toStored(r)
     },
     /** Feed listing, newest first by the author-claimed timestamp (§6.4). */

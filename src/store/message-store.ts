@@ -60,7 +60,8 @@ export function createMessageStore(db: Db): MessageStore {
       'SELECT sequence, hash, previous, chain_valid FROM messages WHERE author = ? AND sequence BETWEEN ? AND ?',
     ),
     heldByHash: db.prepare(
-      'SELECT hash, author, sequence FROM messages WHERE hash IN (SELECT value FROM json_each(?))',
+      `SELECT m.hash, m.author, m.sequence FROM json_each(?) j
+       JOIN messages m ON substr(m.hash, 1, 16) = substr(j.value, 1, 16) AND m.hash = j.value`,
     ),
     head: db.prepare(
       'SELECT sequence, hash, chain_valid FROM messages WHERE author = ? ORDER BY sequence DESC LIMIT 1',

@@ -13,6 +13,7 @@ import { createInlineVerifier } from '../../../src/crypto/index.js'
 import { EgregoreError } from '../../../src/errors.js'
 import { createFeedEngine, type Message, type StoredMessage } from '../../../src/feed/index.js'
 import { createMessageStore, openDatabase } from '../../../src/store/index.js'
+import { MIGRATIONS } from '../../../src/store/schema.js'
 import {
   BASE_MS,
   at,
@@ -316,20 +317,22 @@ describe('counts and feed summaries', () => {
   })
 })
 
+const LATEST = MIGRATIONS.length
+
 describe('database and migrations', () => {
-  it('migrates once: opening the same file again keeps data and user_version 1', async (t) => {
+  it('migrates once: opening the same file again keeps data and the latest user_version', async (t) => {
     const te = createTestEngine(t, { file: true })
-    assert.equal(te.db.pragma('user_version', { simple: true }), 1)
+    assert.equal(te.db.pragma('user_version', { simple: true }), LATEST)
     assert.equal(te.db.pragma('journal_mode', { simple: true }), 'wal')
     await ingestAll(te, messagesOf(buildFeed(alice, 2)))
     // A second connection while the first is open, then a third after it closes.
     const again = openDatabase(te.path)
-    assert.equal(again.pragma('user_version', { simple: true }), 1)
+    assert.equal(again.pragma('user_version', { simple: true }), LATEST)
     assert.equal(createMessageStore(again).counts().messageCount, 2)
     again.close()
     const third = openDatabase(te.path)
     t.after(() => third.close())
-    assert.equal(third.pragma('user_version', { simple: true }), 1)
+    assert.equal(third.pragma('user_version', { simple: true }), LATEST)
     const tables = third
       .prepare(
         "SELECT name FROM sqlite_master WHERE name IN ('messages', 'messages_fts', 'feeds', 'forks')",
@@ -337,6 +340,38 @@ describe('database and migrations', () => {
       .all()
     assert.equal(tables.length, 4)
     assert.equal(createMessageStore(third).integrityCheck(), 'ok')
+  })
+
+  it('migration 2 replaces the whole-hash index of a version 1 file; lookups by hash still work', async (t) => {
+    const te = createTestEngine(t, { file: true })
+    const feed = messagesOf(buildFeed(alice, 3))
+    await ingestAll(te, feed)
+    // Put the file back into its version 1 shape, as an earlier egregore left it.
+    te.db.exec(
+      'DROP INDEX messages_hash_prefix; CREATE UNIQUE INDEX messages_hash ON messages(hash); PRAGMA user_version = 1',
+    )
+    const db = openDatabase(te.path)
+    t.after(() => db.close())
+    assert.equal(db.pragma('user_version', { simple: true }), 2)
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'messages_hash%'")
+      .pluck()
+      .all()
+    assert.deepEqual(indexes, ['messages_hash_prefix'])
+    const store = createMessageStore(db)
+    for (const m of feed) assert.equal(store.messageByHash(m.hash)?.sequence, m.sequence)
+    assert.equal(store.messageByHash('0'.repeat(64)), undefined)
+    const held = store.heldByHash(
+      feed.map(({ hash, author, sequence }) => ({ hash, author, sequence })),
+    )
+    assert.equal(held.size, 3)
+    const plan = db
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT id FROM messages WHERE substr(hash, 1, 16) = substr(?, 1, 16) AND hash = ?',
+      )
+      .all('a', 'a') as { detail: string }[]
+    assert.match(plan.map((r) => r.detail).join(' '), /USING INDEX messages_hash_prefix/)
+    assert.equal(store.integrityCheck(), 'ok')
   })
 
   it('keeps stored messages and chain state across closing and reopening the file', async (t) => {
