@@ -32,9 +32,9 @@ export interface FeedCore {
 export interface FeedCoreOptions {
   readonly dataDir: string
   readonly identity: Identity
-  readonly sync?: SyncMode
+  readonly sync?: SyncMode | undefined
   /** Verification threads (default: cores − 1, at least 1). */
-  readonly verifyThreads?: number
+  readonly verifyThreads?: number | undefined
   readonly clock: { now(): number }
   readonly log: Logger
 }

@@ -105,8 +105,8 @@ export async function createNode(config: NodeConfig, deps: NodeDeps = {}): Promi
     identity,
     clock,
     log,
-    ...(config.sync === undefined ? {} : { sync: config.sync }),
-    ...(config.verifyThreads === undefined ? {} : { verifyThreads: config.verifyThreads }),
+    sync: config.sync,
+    verifyThreads: config.verifyThreads,
   })
   const { store, state, engine, generation } = core
 

@@ -129,8 +129,8 @@ export async function createRelay(config: RelayConfig, deps: RelayDeps = {}): Pr
     identity,
     clock,
     log,
-    ...(config.sync === undefined ? {} : { sync: config.sync }),
-    ...(config.verifyThreads === undefined ? {} : { verifyThreads: config.verifyThreads }),
+    sync: config.sync,
+    verifyThreads: config.verifyThreads,
   })
   const { db, store, state, engine, generation } = core
   let registry: RelayStore

@@ -313,3 +313,15 @@ export function createResponseChecker(doc: OpenApiDoc, validator: SchemaValidato
   }
   return { check, exercised }
 }
+
+/** Every documented `METHOD path status` (except 500) that `exercised` does not hold. */
+export function unexercised(doc: OpenApiDoc, exercised: ReadonlySet<string>): string[] {
+  const missing: string[] = []
+  for (const { method, path, op } of operations(doc)) {
+    for (const status of Object.keys(op.responses)) {
+      const where = `${method} ${path} ${status}`
+      if (status !== '500' && !exercised.has(where)) missing.push(where)
+    }
+  }
+  return missing
+}
